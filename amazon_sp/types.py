@@ -104,3 +104,16 @@ class Order:
     source: str = "v2026"  # "v2026" or "v0": which API the data came from
     raw_status: str | None = None  # Amazon's spelling, for messages
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class MarketplaceParticipation:
+    """One marketplace the seller can sell on (Sellers getMarketplaceParticipations)."""
+
+    marketplace_id: str
+    name: str | None
+    country_code: str | None
+    currency: str | None
+    language: str | None
+    domain: str | None
+    is_participating: bool

@@ -1,0 +1,643 @@
+"""SpApiClient: the one object the Odoo models use to talk to Amazon's SP-API.
+
+All HTTP goes through python-amazon-sp-api's API classes (adapted in
+:mod:`._adapter`); this module adds pacing (:mod:`.ratelimit`), bounded retries
+with exponential backoff and full jitter, re-authentication on an expired token,
+Restricted Data Tokens for v0 PII, and typed results/errors.
+
+One SpApiClient is meant for one thread at a time (the library's API objects keep
+per-request state); rate-limit buckets and access tokens are shared process-wide.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
+from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
+from sp_api.api.orders.orders_v0 import OrdersV0
+from sp_api.api.sellers.sellers import Sellers
+from sp_api.api.tokens.tokens import Tokens
+from sp_api.base._transport_httpx import HttpxTransport
+from sp_api.base.helpers import fill_query_params
+
+from . import const, errors, ratelimit, types
+from ._adapter import LwaTokenClient, make_api
+from .redact import install_log_filter, register_secret
+
+_logger = logging.getLogger(__name__)
+
+V0_PII_ELEMENTS = ("buyerInfo", "shippingAddress")
+
+
+@dataclass
+class ClientConfig:
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    region: str = "eu"
+    endpoint: str | None = None  # SP-API base URL; None -> const.REGIONS[region]
+    lwa_endpoint: str | None = None  # LWA token URL; None -> const.LWA_TOKEN_URL
+    timeout: float = 30.0
+    max_attempts: int = 8
+    max_retry_seconds: float = 300.0
+    user_agent: str | None = None
+    # Benchmarks: start this account's rate-limit buckets empty instead of full.
+    start_buckets_empty: bool = False
+
+    def __post_init__(self):
+        register_secret(self.client_secret)
+        register_secret(self.refresh_token)
+        if self.endpoint is None:
+            if self.region not in const.REGIONS:
+                raise ValueError(f"unknown SP-API region {self.region!r}")
+            self.endpoint = const.REGIONS[self.region][1]
+        self.endpoint = self.endpoint.rstrip("/")
+        if not self.endpoint.startswith(("https://", "http://")):
+            raise ValueError("endpoint must be an http(s) URL")
+        if self.lwa_endpoint is None:
+            self.lwa_endpoint = const.LWA_TOKEN_URL
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+
+
+@dataclass
+class ClientStats:
+    calls: int = 0  # SP-API HTTP requests sent (retries included)
+    throttled: int = 0  # 429 answers received
+    retries: int = 0
+    by_operation: dict = field(default_factory=lambda: defaultdict(int))
+    token_requests: int = 0  # LWA access-token requests
+    waited: float = 0.0  # seconds spent waiting for rate-limit tokens
+    backoff: float = 0.0  # seconds spent in retry backoff
+
+
+@dataclass
+class Page:
+    number: int
+    raw_orders: list
+    next_token: str | None
+    window_end: datetime | None  # naive UTC: end of the window Amazon served
+
+
+def _iso(moment):
+    """datetime (naive = UTC) -> ISO 8601 'YYYY-MM-DDTHH:MM:SSZ'."""
+    if isinstance(moment, str):
+        return moment
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
+def _window_end(value, operation):
+    if not value:
+        return None
+    from .parsing import parse_datetime
+
+    try:
+        return parse_datetime(value)
+    except (TypeError, ValueError):
+        raise errors.SpApiResponseError(
+            f"unparseable window end {value!r}", operation=operation
+        ) from None
+
+
+def _is_expired_token(exc):
+    if exc.status not in (401, 403):
+        return False
+    if not exc.errors:
+        return True
+    return any(
+        (e.code or "").lower() in ("unauthorized", "invalidaccesstoken", "invalidrdt")
+        or "expired" in f"{e.message} {e.details}".lower()
+        for e in exc.errors
+    )
+
+
+_CARRIERS = {name.lower(): name for name in const.AMAZON_CARRIERS}
+
+
+class SpApiClient:
+    def __init__(self, config: ClientConfig, *, limiter=None, sleep=time.sleep,
+                 clock=time.monotonic, rng=random.random):
+        install_log_filter()
+        self.config = config
+        self.stats = ClientStats()
+        self._limiter = limiter or ratelimit.LIMITER
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self._seller_key = ratelimit.seller_key(config.client_id, config.refresh_token)
+        self._http = httpx.Client(timeout=config.timeout)
+        self._transport = HttpxTransport(client=self._http)
+        self._rdt_cache = {}
+        self._rdt_lock = threading.Lock()
+        self._lwa = None
+        credentials = {
+            "refresh_token": config.refresh_token,
+            "lwa_app_id": config.client_id,
+            "lwa_client_secret": config.client_secret,
+        }
+
+        def lwa_factory(**kwargs):
+            client = LwaTokenClient(
+                **kwargs, lwa_url=config.lwa_endpoint, transport=self._transport,
+                on_request=self._count_token_request,
+            )
+            self._lwa = client
+            return client
+
+        common = {
+            "endpoint": config.endpoint, "credentials": credentials, "lwa_factory": lwa_factory,
+            "transport": self._transport, "timeout": config.timeout,
+            "user_agent": config.user_agent or "sale_amazon_connector (python-amazon-sp-api)",
+        }
+        self._orders = make_api(OrdersV20260101, **common)
+        self._orders_v0 = make_api(OrdersV0, **common)
+        self._sellers = make_api(Sellers, **common)
+        self._tokens = make_api(Tokens, **common)
+        self._feeds = make_api(FeedsV20210630, **common)
+        self._apis = (self._orders, self._orders_v0, self._sellers, self._tokens, self._feeds)
+        self._closed = False
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def close(self):
+        if not self._closed:
+            self._closed = True
+            self._http.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"SpApiClient(endpoint={self.config.endpoint!r}, client_id={self.config.client_id!r})"
+
+    def _count_token_request(self):
+        self.stats.token_requests += 1
+
+    # --- the retry loop ----------------------------------------------------------
+
+    def bucket(self, operation):
+        return self._limiter.bucket(
+            self.config.endpoint, self._seller_key, operation,
+            start_empty=self.config.start_buckets_empty,
+        )
+
+    def _call(self, api, operation, fn, *args, idempotent=True, expect_body=True,
+              rdt=None, **kwargs):
+        """Send one operation through the library with pacing and bounded retries."""
+        cfg = self.config
+        bucket = self.bucket(operation)
+        deadline = self._clock() + cfg.max_retry_seconds
+        attempt = 0
+        reauthenticated = False
+        while True:
+            attempt += 1
+            waited = bucket.acquire(max_wait=max(0.0, deadline - self._clock()))
+            if waited is None:
+                raise errors.SpApiThrottledError(
+                    f"the rate limit ({bucket.rate:g} requests/s) would make us wait past "
+                    f"max_retry_seconds={cfg.max_retry_seconds:g}",
+                    operation=operation,
+                )
+            self.stats.waited += waited
+            api.operation = operation
+            api.expect_body = expect_body
+            api.restricted_data_token = self._rdt(rdt) if rdt else None
+            self.stats.calls += 1
+            self.stats.by_operation[operation] += 1
+            try:
+                response = fn(*args, **kwargs)
+            except errors.SpApiError as exc:
+                if getattr(exc, "rate", None):
+                    bucket.set_rate(exc.rate)
+                sent = getattr(exc, "request_sent", True)
+                if isinstance(exc, errors.SpApiAuthError):
+                    from_lwa = exc.operation == "LWA token"
+                    if not from_lwa and not reauthenticated and _is_expired_token(exc):
+                        reauthenticated = True
+                        attempt -= 1
+                        self._invalidate_tokens(rdt)
+                        continue
+                    raise
+                if isinstance(exc, errors.SpApiThrottledError):
+                    self.stats.throttled += 1
+                    bucket.drain()
+                retryable = isinstance(
+                    exc, (errors.SpApiThrottledError, errors.SpApiServerError,
+                          errors.SpApiTransportError)
+                ) or getattr(exc, "transient", False)
+                if not retryable:
+                    raise
+                if not idempotent and sent and not isinstance(exc, errors.SpApiThrottledError):
+                    # The request may have been acted upon: never resend blindly.
+                    exc.outcome_unknown = True
+                    raise type(exc)(
+                        exc.summary, status=exc.status, operation=operation,
+                        errors=exc.errors, request_id=exc.request_id, outcome_unknown=True,
+                    ) from None
+                delay = exc.retry_after
+                if delay is None:
+                    delay = ratelimit.backoff_delay(attempt - 1, rng=self._rng)
+                if attempt >= cfg.max_attempts or self._clock() + delay > deadline:
+                    raise type(exc)(
+                        f"{exc.summary} (gave up after {attempt} attempt(s))",
+                        status=exc.status, operation=operation, errors=exc.errors,
+                        request_id=exc.request_id, outcome_unknown=exc.outcome_unknown,
+                    ) from None
+                self.stats.retries += 1
+                self.stats.backoff += delay
+                _logger.info(
+                    "%s: %s; retry %d in %.2fs", operation, type(exc).__name__, attempt, delay
+                )
+                self._sleep(delay)
+                continue
+            finally:
+                api.restricted_data_token = None
+            if response.rate:
+                bucket.set_rate(response.rate)
+            return response
+
+    def _invalidate_tokens(self, rdt):
+        if self._lwa is not None:
+            self._lwa.invalidate()
+        if rdt:
+            with self._rdt_lock:
+                self._rdt_cache.pop(rdt, None)
+
+    # --- Restricted Data Tokens ----------------------------------------------------
+
+    def create_restricted_data_token(self, resources):
+        """resources: [{"method": "GET", "path": ..., "dataElements": [...]}, ...] -> RDT."""
+        return self._create_rdt([dict(r) for r in resources])[0]
+
+    def _create_rdt(self, resources):
+        response = self._call(
+            self._tokens, "createRestrictedDataToken",
+            self._tokens.create_restricted_data_token, restrictedResources=resources,
+        )
+        token = response.body.get("restrictedDataToken")
+        if not token or not isinstance(token, str):
+            raise errors.SpApiResponseError(
+                "no restrictedDataToken in the response", operation="createRestrictedDataToken"
+            )
+        register_secret(token)
+        try:
+            expires_in = float(response.body.get("expiresIn") or 3600)
+        except (TypeError, ValueError):
+            expires_in = 3600.0
+        return token, expires_in
+
+    def _rdt(self, key):
+        """Cached RDT for a frozen resource spec (tuple of (method, path, elements))."""
+        with self._rdt_lock:
+            entry = self._rdt_cache.get(key)
+            if entry and entry[1] > self._clock():
+                return entry[0]
+        resources = [
+            {"method": method, "path": path, "dataElements": list(elements)}
+            if elements else {"method": method, "path": path}
+            for method, path, elements in key
+        ]
+        token, expires_in = self._create_rdt(resources)
+        with self._rdt_lock:
+            self._rdt_cache[key] = (token, self._clock() + expires_in - min(60, expires_in / 10))
+        return token
+
+    # --- Sellers ---------------------------------------------------------------------
+
+    def get_marketplace_participations(self):
+        response = self._call(
+            self._sellers, "getMarketplaceParticipations",
+            self._sellers.get_marketplace_participation,
+        )
+        payload = response.body.get("payload")
+        if not isinstance(payload, list):
+            raise errors.SpApiResponseError(
+                "missing 'payload' list", operation="getMarketplaceParticipations"
+            )
+        result = []
+        for entry in payload:
+            market = (entry or {}).get("marketplace") or {}
+            if not market.get("id"):
+                raise errors.SpApiResponseError(
+                    "a participation without marketplace.id",
+                    operation="getMarketplaceParticipations",
+                )
+            participation = (entry or {}).get("participation") or {}
+            result.append(
+                types.MarketplaceParticipation(
+                    marketplace_id=market["id"],
+                    name=market.get("name"),
+                    country_code=market.get("countryCode"),
+                    currency=market.get("defaultCurrencyCode"),
+                    language=market.get("defaultLanguageCode"),
+                    domain=market.get("domainName"),
+                    is_participating=bool(participation.get("isParticipating")),
+                )
+            )
+        return result
+
+    # --- Orders v2026-01-01 -----------------------------------------------------------
+
+    def search_orders(self, last_updated_after, marketplace_ids, last_updated_before=None,
+                      fulfilled_by=None, fulfillment_statuses=None,
+                      included_data=const.ORDER_INCLUDED_DATA, page_size=100):
+        """Yield :class:`Page` objects of raw v2026 orders, following nextToken."""
+        if not marketplace_ids:
+            raise ValueError("marketplace_ids is required")
+        params = {
+            "lastUpdatedAfter": _iso(last_updated_after),
+            "marketplaceIds": list(marketplace_ids),
+            "maxResultsPerPage": int(page_size),
+        }
+        if last_updated_before is not None:
+            params["lastUpdatedBefore"] = _iso(last_updated_before)
+        if fulfilled_by:
+            params["fulfilledBy"] = list(fulfilled_by)
+        if fulfillment_statuses:
+            params["fulfillmentStatuses"] = list(fulfillment_statuses)
+        if included_data:
+            params["includedData"] = list(included_data)
+        token = None
+        number = 0
+        while True:
+            query = dict(params)
+            if token:
+                query["paginationToken"] = token
+            response = self._call(
+                self._orders, "searchOrders", self._orders.search_orders, **query
+            )
+            body = response.body
+            orders = body.get("orders")
+            if not isinstance(orders, list):
+                raise errors.SpApiResponseError(
+                    "missing required field 'orders' (a list)", operation="searchOrders",
+                    request_id=response.request_id,
+                )
+            pagination = body.get("pagination") or {}
+            token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+            number += 1
+            yield Page(
+                number=number,
+                raw_orders=orders,
+                next_token=token,
+                window_end=_window_end(
+                    body.get("lastUpdatedBefore") or body.get("createdBefore"), "searchOrders"
+                ),
+            )
+            if not token:
+                return
+
+    def get_order(self, order_id, included_data=const.ORDER_INCLUDED_DATA):
+        kwargs = {"includedData": list(included_data)} if included_data else {}
+        response = self._call(
+            self._orders, "getOrder", self._orders.get_order, order_id, **kwargs
+        )
+        order = response.body.get("order")
+        if not isinstance(order, dict):
+            raise errors.SpApiResponseError(
+                "missing required field 'order'", operation="getOrder",
+                request_id=response.request_id,
+            )
+        return order
+
+    # --- Orders v0 ----------------------------------------------------------------------
+
+    _V0_RDT = (
+        ("GET", "/orders/v0/orders", V0_PII_ELEMENTS),
+        ("GET", "/orders/v0/orders/{orderId}", V0_PII_ELEMENTS),
+        ("GET", "/orders/v0/orders/{orderId}/orderItems", ("buyerInfo",)),
+    )
+
+    def _order_items_v0(self, order_id):
+        items = []
+        token = None
+        while True:
+            kwargs = {"NextToken": token} if token else {}
+            response = self._call(
+                self._orders_v0, "getOrderItems", self._orders_v0.get_order_items, order_id,
+                rdt=self._V0_RDT, **kwargs,
+            )
+            payload = response.body.get("payload")
+            if not isinstance(payload, dict) or not isinstance(payload.get("OrderItems"), list):
+                raise errors.SpApiResponseError(
+                    f"missing required field 'payload.OrderItems' for order {order_id}",
+                    operation="getOrderItems", request_id=response.request_id,
+                )
+            items.extend(payload["OrderItems"])
+            token = payload.get("NextToken")
+            if not token:
+                return items
+
+    def search_orders_v0(self, last_updated_after, marketplace_ids, last_updated_before=None,
+                         fulfillment_channels=None, order_statuses=None, page_size=100):
+        """Yield :class:`Page` objects of raw v0 orders (with ``OrderItems`` attached
+        and PII obtained with a Restricted Data Token)."""
+        if not marketplace_ids:
+            raise ValueError("marketplace_ids is required")
+        params = {
+            "LastUpdatedAfter": _iso(last_updated_after),
+            "MarketplaceIds": list(marketplace_ids),
+            "MaxResultsPerPage": int(page_size),
+        }
+        if last_updated_before is not None:
+            params["LastUpdatedBefore"] = _iso(last_updated_before)
+        if fulfillment_channels:
+            params["FulfillmentChannels"] = list(fulfillment_channels)
+        if order_statuses:
+            params["OrderStatuses"] = list(order_statuses)
+        token = None
+        number = 0
+        while True:
+            query = dict(params)
+            if token:
+                query["NextToken"] = token
+            response = self._call(
+                self._orders_v0, "getOrders", self._orders_v0.get_orders,
+                rdt=self._V0_RDT, **query,
+            )
+            payload = response.body.get("payload")
+            if not isinstance(payload, dict) or not isinstance(payload.get("Orders"), list):
+                raise errors.SpApiResponseError(
+                    "missing required field 'payload.Orders'", operation="getOrders",
+                    request_id=response.request_id,
+                )
+            orders = []
+            for order in payload["Orders"]:
+                order = dict(order)
+                if order.get("AmazonOrderId"):
+                    order["OrderItems"] = self._order_items_v0(order["AmazonOrderId"])
+                orders.append(order)
+            token = payload.get("NextToken")
+            number += 1
+            yield Page(
+                number=number,
+                raw_orders=orders,
+                next_token=token,
+                window_end=_window_end(
+                    payload.get("LastUpdatedBefore") or payload.get("CreatedBefore"), "getOrders"
+                ),
+            )
+            if not token:
+                return
+
+    def get_order_v0(self, order_id):
+        response = self._call(
+            self._orders_v0, "getOrder", self._orders_v0.get_order, order_id, rdt=self._V0_RDT
+        )
+        payload = response.body.get("payload")
+        if not isinstance(payload, dict) or not payload.get("AmazonOrderId"):
+            raise errors.SpApiResponseError(
+                "missing required field 'payload.AmazonOrderId'", operation="getOrder",
+                request_id=response.request_id,
+            )
+        order = dict(payload)
+        order["OrderItems"] = self._order_items_v0(order_id)
+        return order
+
+    # --- Shipments ------------------------------------------------------------------------
+
+    def confirm_shipment(self, order_id, *, marketplace_id, package_reference_id, carrier_code,
+                         carrier_name=None, tracking_number, ship_date, items,
+                         shipping_method=None):
+        """Confirm one package of an MFN order. Not retried after it may have been
+        received: a timeout/reset then raises SpApiTransportError(outcome_unknown=True)."""
+        code = _CARRIERS.get((carrier_code or "").strip().lower())
+        if code is None:
+            carrier_name = carrier_name or carrier_code
+            code = const.CARRIER_OTHER
+        package = {
+            "packageReferenceId": str(package_reference_id),
+            "carrierCode": code,
+            "trackingNumber": tracking_number,
+            "shipDate": _iso(ship_date),
+            "orderItems": [
+                {"orderItemId": str(item_id), "quantity": int(qty)} for item_id, qty in items
+            ],
+        }
+        if carrier_name:
+            package["carrierName"] = carrier_name
+        if shipping_method:
+            package["shippingMethod"] = shipping_method
+        self._call(
+            self._orders_v0, "confirmShipment", self._orders_v0.confirm_shipment, order_id,
+            idempotent=False, expect_body=False,
+            marketplaceId=marketplace_id, packageDetail=package,
+        )
+
+    # --- Feeds -------------------------------------------------------------------------------
+    # createFeed/createFeedDocument/getFeedDocument use the library's generic _request: its
+    # wrappers put their own "path" key into the JSON body (createFeed, createFeedDocument)
+    # and download/upload with a bare httpx client outside our timeout and retry rules.
+
+    def _raw(self, api, method, path, *, params=None, data=None):
+        if method == "GET":
+            return api._request(path, params={**(params or {}), "method": method})
+        return api._request(path, params={"method": method}, data=data)
+
+    def create_feed_document(self, content_type):
+        response = self._call(
+            self._feeds, "createFeedDocument",
+            functools.partial(self._raw, self._feeds, "POST", "/feeds/2021-06-30/documents",
+                              data={"contentType": content_type}),
+        )
+        body = response.body
+        if not body.get("feedDocumentId") or not body.get("url"):
+            raise errors.SpApiResponseError(
+                "missing feedDocumentId/url", operation="createFeedDocument"
+            )
+        return body["feedDocumentId"], body["url"]
+
+    def _plain_http(self, operation, method, url, **kwargs):
+        """Presigned document URLs: no SP-API headers, no rate limit, bounded retries."""
+        deadline = self._clock() + self.config.max_retry_seconds
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.request(method, url, **kwargs)
+                if response.status_code < 500:
+                    if response.status_code >= 300:
+                        raise errors.SpApiError(
+                            "document storage refused the request",
+                            status=response.status_code, operation=operation,
+                        )
+                    return response
+                error = errors.SpApiServerError(
+                    "document storage error", status=response.status_code, operation=operation
+                )
+            except httpx.HTTPError as exc:
+                error = errors.SpApiTransportError(
+                    f"{type(exc).__name__}: {exc}", operation=operation
+                )
+            delay = ratelimit.backoff_delay(attempt - 1, rng=self._rng)
+            if attempt >= self.config.max_attempts or self._clock() + delay > deadline:
+                raise error
+            self.stats.retries += 1
+            self._sleep(delay)
+
+    def upload_feed_document(self, upload_url, content, content_type):
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        self._plain_http(
+            "uploadFeedDocument", "PUT", upload_url, content=content,
+            headers={"Content-Type": content_type},
+        )
+
+    def create_feed(self, feed_type, marketplace_ids, input_feed_document_id):
+        response = self._call(
+            self._feeds, "createFeed",
+            functools.partial(
+                self._raw, self._feeds, "POST", "/feeds/2021-06-30/feeds",
+                data={
+                    "feedType": feed_type,
+                    "marketplaceIds": list(marketplace_ids),
+                    "inputFeedDocumentId": input_feed_document_id,
+                },
+            ),
+        )
+        if not response.body.get("feedId"):
+            raise errors.SpApiResponseError("missing feedId", operation="createFeed")
+        return response.body["feedId"]
+
+    def get_feed(self, feed_id):
+        response = self._call(self._feeds, "getFeed", self._feeds.get_feed, feed_id)
+        if not response.body.get("feedId"):
+            raise errors.SpApiResponseError("missing feedId", operation="getFeed")
+        return response.body
+
+    def get_feed_document(self, document_id):
+        path = fill_query_params("/feeds/2021-06-30/documents/{}", document_id)
+        response = self._call(
+            self._feeds, "getFeedDocument",
+            functools.partial(self._raw, self._feeds, "GET", path),
+        )
+        if not response.body.get("url"):
+            raise errors.SpApiResponseError("missing url", operation="getFeedDocument")
+        return response.body
+
+    def download_feed_document(self, document):
+        response = self._plain_http("downloadFeedDocument", "GET", document["url"])
+        content = response.content
+        if (document.get("compressionAlgorithm") or "").upper() == "GZIP":
+            try:
+                content = gzip.decompress(content)
+            except OSError as exc:
+                raise errors.SpApiResponseError(
+                    f"document is not valid GZIP: {exc}", operation="downloadFeedDocument"
+                ) from None
+        return content

@@ -1,0 +1,134 @@
+"""Typed errors of the SP-API client layer.
+
+Every failure the client raises is an :class:`SpApiError` (or :class:`OrderParseError`
+for data that cannot become a :class:`~.types.Order`). Messages are written for a
+human (they name the operation, the HTTP status and Amazon's own code/message) and
+are passed through :func:`.redact.redact` so no secret can end up in them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .redact import redact
+
+
+@dataclass(frozen=True)
+class AmazonError:
+    """One entry of Amazon's ``{"errors": [{"code", "message", "details"}]}`` body."""
+
+    code: str | None
+    message: str | None
+    details: str | None = None
+
+    def __str__(self):
+        text = f"{self.code or '?'}: {self.message or ''}".rstrip(": ")
+        if self.details:
+            text += f" ({self.details})"
+        return redact(text)
+
+
+class SpApiError(Exception):
+    """Any failure talking to the SP-API (or to Login with Amazon)."""
+
+    default_summary = "SP-API request failed"
+
+    def __init__(
+        self,
+        summary=None,
+        *,
+        status=None,
+        operation=None,
+        errors=(),
+        request_id=None,
+        outcome_unknown=False,
+        retry_after=None,
+    ):
+        self.summary = redact(summary or self.default_summary)
+        self.status = status
+        self.operation = operation
+        self.errors = list(errors or ())
+        self.request_id = request_id
+        # True when the request may have reached Amazon and been acted upon
+        # (read timeout / reset after sending a non-idempotent POST).
+        self.outcome_unknown = outcome_unknown
+        self.retry_after = retry_after
+        super().__init__(self._message())
+
+    def _message(self):
+        parts = []
+        if self.operation:
+            parts.append(f"{self.operation}:")
+        parts.append(self.summary)
+        if self.status is not None:
+            parts.append(f"(HTTP {self.status})")
+        if self.errors:
+            parts.append("- Amazon says: " + "; ".join(str(e) for e in self.errors))
+        if self.request_id:
+            parts.append(f"[request id {self.request_id}]")
+        if self.outcome_unknown:
+            parts.append(
+                "- the request may have reached Amazon: check the outcome before resending"
+            )
+        return redact(" ".join(parts))
+
+    def __str__(self):
+        return self._message()
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._message()!r})"
+
+
+class SpApiAuthError(SpApiError):
+    """Login with Amazon refused the credentials, or the SP-API answered 401/403."""
+
+    default_summary = "authorization failed"
+
+
+class SpApiBadRequestError(SpApiError):
+    """HTTP 400: Amazon rejected the request (bad parameter, invalid state...)."""
+
+    default_summary = "request rejected by Amazon"
+
+
+class SpApiNotFoundError(SpApiError):
+    """HTTP 404."""
+
+    default_summary = "resource not found"
+
+
+class SpApiThrottledError(SpApiError):
+    """HTTP 429 still received after the retry bound."""
+
+    default_summary = "throttled by Amazon (quota exceeded) after retrying"
+
+
+class SpApiServerError(SpApiError):
+    """HTTP 5xx still received after the retry bound."""
+
+    default_summary = "Amazon server error"
+
+
+class SpApiTransportError(SpApiError):
+    """Timeouts, connection resets... after the retry bound (or at once for a
+    non-idempotent request that may have been received: ``outcome_unknown``)."""
+
+    default_summary = "network error talking to Amazon"
+
+
+class SpApiResponseError(SpApiError):
+    """The response could not be used: malformed JSON, missing required fields."""
+
+    default_summary = "unusable response from Amazon"
+
+
+class OrderParseError(ValueError):
+    """An order that cannot be turned into a :class:`~.types.Order`."""
+
+    def __init__(self, order_id, field, problem):
+        self.order_id = order_id or "<unknown>"
+        self.field = field
+        self.problem = problem
+        super().__init__(
+            redact(f"Amazon order {self.order_id}: field '{field}': {problem}")
+        )

@@ -1,0 +1,614 @@
+"""Amazon order JSON -> :class:`~.types.Order`.
+
+``parse_order`` reads an Orders v2026-01-01 order; ``parse_order_v0`` reads a v0
+order with its items attached under ``"OrderItems"`` (and, when obtained with a
+Restricted Data Token, ``BuyerInfo``/``ShippingAddress``). Both give the same
+:class:`~.types.Order` for the same Amazon order.
+
+Money conventions of v2026 (the project's reading of the model, see the sandbox
+brief "How money must look"): ``product.price.unitPrice`` is the displayed unit
+price; item ``proceeds.breakdowns`` carry ``ITEM`` (unit price x quantity),
+``SHIPPING``, ``GIFT_WRAP``, ``DISCOUNT`` (negative; detailed ``ITEM`` = promotion,
+``SHIPPING`` = shipping discount) and ``TAX`` (detailed ``ITEM``/``SHIPPING``/
+``GIFT_WRAP``). Discounts become positive magnitudes.
+
+Missing optional data gives None/0/(); structurally invalid data raises
+:class:`~.errors.OrderParseError` naming the order id and the field path.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+from . import const
+from .errors import OrderParseError
+from .types import Address, Buyer, Order, OrderItem, TaxRegistration
+
+ZERO = Decimal(0)
+_ISO_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_datetime(value):
+    """ISO 8601 string -> naive UTC datetime (naive input is taken as UTC).
+
+    Raises ValueError when the value is not a parseable date-time.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    match = _ISO_RE.match(value.strip())
+    if not match:
+        raise ValueError(f"not an ISO 8601 date-time: {value!r}")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    micro = int((fraction or "0")[:6].ljust(6, "0"))
+    moment = datetime(
+        int(year), int(month), int(day), int(hour), int(minute), int(second or 0), micro
+    )
+    if offset and offset not in ("Z", "z"):
+        sign = 1 if offset[0] == "+" else -1
+        digits = offset[1:].replace(":", "")
+        minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+        tz = timezone(timedelta(minutes=minutes))
+        moment = moment.replace(tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _decimal(value):
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not an amount")
+    if isinstance(value, (int, Decimal)):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"not a decimal amount: {value!r}") from None
+    else:
+        raise TypeError(f"not a decimal amount: {type(value).__name__}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite amount: {value!r}")
+    return result
+
+
+class _Ctx:
+    """Per-order parsing context: order id for messages and the currency check."""
+
+    def __init__(self, order_id):
+        self.order_id = order_id
+        self.currency = None
+
+    def fail(self, field, problem):
+        raise OrderParseError(self.order_id, field, problem)
+
+    def obj(self, container, key, path):
+        """Optional nested object: dict or None; anything else is invalid."""
+        value = container.get(key) if isinstance(container, dict) else None
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.fail(path, f"expected an object, got {type(value).__name__}")
+        return value
+
+    def lst(self, container, key, path):
+        value = container.get(key) if isinstance(container, dict) else None
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.fail(path, f"expected a list, got {type(value).__name__}")
+        return value
+
+    def text(self, container, key, path=None):
+        value = container.get(key) if isinstance(container, dict) else None
+        if value is None:
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            self.fail(path or key, f"expected a string, got {type(value).__name__}")
+        return value
+
+    def integer(self, container, key, path, required=False):
+        value = container.get(key) if isinstance(container, dict) else None
+        if value is None:
+            if required:
+                self.fail(path, "missing")
+            return None
+        if isinstance(value, bool):
+            self.fail(path, "expected an integer, got a boolean")
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if not isinstance(value, int) or value < 0:
+            self.fail(path, f"expected a non-negative integer, got {value!r}")
+        return value
+
+    def date(self, container, key, path, required=True):
+        value = container.get(key) if isinstance(container, dict) else None
+        if value is None:
+            if required:
+                self.fail(path, "missing")
+            return None
+        try:
+            return parse_datetime(value)
+        except (TypeError, ValueError) as exc:
+            self.fail(path, str(exc))
+
+    def money(self, value, path, amount_key="amount", currency_key="currencyCode"):
+        """Money object -> Decimal (None when absent); checks the currency."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.fail(path, f"expected a money object, got {type(value).__name__}")
+        raw_amount = value.get(amount_key)
+        if raw_amount is None:
+            self.fail(f"{path}.{amount_key}", "missing")
+        try:
+            amount = _decimal(raw_amount)
+        except (TypeError, ValueError) as exc:
+            self.fail(f"{path}.{amount_key}", str(exc))
+        currency = value.get(currency_key)
+        if currency is not None:
+            if not isinstance(currency, str) or not currency.strip():
+                self.fail(f"{path}.{currency_key}", f"invalid currency {currency!r}")
+            currency = currency.strip().upper()
+            if self.currency is None:
+                self.currency = currency
+            elif currency != self.currency:
+                self.fail(
+                    f"{path}.{currency_key}",
+                    f"mixed currencies: {currency} in an order in {self.currency}",
+                )
+        return amount
+
+
+def _first_currency(node, amount_key, currency_key):
+    """Depth-first search of the first money object's currency (order currency
+    when there is no grand total)."""
+    if isinstance(node, dict):
+        if amount_key in node and isinstance(node.get(currency_key), str):
+            return node[currency_key].strip().upper() or None
+        for value in node.values():
+            found = _first_currency(value, amount_key, currency_key)
+            if found:
+                return found
+    elif isinstance(node, list):
+        for value in node:
+            found = _first_currency(value, amount_key, currency_key)
+            if found:
+                return found
+    return None
+
+
+def _address_v2026(ctx, data, path):
+    if not data:
+        return None
+    return Address(
+        name=ctx.text(data, "name", f"{path}.name"),
+        company_name=ctx.text(data, "companyName", f"{path}.companyName"),
+        line1=ctx.text(data, "addressLine1", f"{path}.addressLine1"),
+        line2=ctx.text(data, "addressLine2", f"{path}.addressLine2"),
+        line3=ctx.text(data, "addressLine3", f"{path}.addressLine3"),
+        city=ctx.text(data, "city", f"{path}.city"),
+        district=ctx.text(data, "districtOrCounty", f"{path}.districtOrCounty"),
+        state=ctx.text(data, "stateOrRegion", f"{path}.stateOrRegion"),
+        postal_code=ctx.text(data, "postalCode", f"{path}.postalCode"),
+        country_code=ctx.text(data, "countryCode", f"{path}.countryCode"),
+        phone=ctx.text(data, "phone", f"{path}.phone"),
+        address_type=_upper(ctx.text(data, "addressType", f"{path}.addressType")),
+    )
+
+
+def _upper(value):
+    return value.strip().upper().replace(" ", "_") if isinstance(value, str) and value else None
+
+
+def _parse_item_v2026(ctx, raw, index, order_status):
+    path = f"orderItems[{index}]"
+    if not isinstance(raw, dict):
+        ctx.fail(path, f"expected an object, got {type(raw).__name__}")
+    item_id = ctx.text(raw, "orderItemId", f"{path}.orderItemId")
+    if not item_id:
+        ctx.fail(f"{path}.orderItemId", "missing")
+    qty = ctx.integer(raw, "quantityOrdered", f"{path}.quantityOrdered", required=True)
+    product = ctx.obj(raw, "product", f"{path}.product") or {}
+    condition = ctx.obj(product, "condition", f"{path}.product.condition") or {}
+    price = ctx.obj(product, "price", f"{path}.product.price") or {}
+    unit_price = ctx.money(price.get("unitPrice"), f"{path}.product.price.unitPrice")
+
+    amounts = {
+        "item_price": ZERO, "item_tax": ZERO, "shipping_price": ZERO, "shipping_tax": ZERO,
+        "shipping_discount": ZERO, "shipping_discount_tax": ZERO,
+        "promotion_discount": ZERO, "promotion_discount_tax": ZERO,
+        "gift_wrap_price": ZERO, "gift_wrap_tax": ZERO,
+    }
+    proceeds = ctx.obj(raw, "proceeds", f"{path}.proceeds")
+    has_item_line = False
+    if proceeds is not None:
+        ctx.money(proceeds.get("proceedsTotal"), f"{path}.proceeds.proceedsTotal")
+        for b_index, breakdown in enumerate(
+            ctx.lst(proceeds, "breakdowns", f"{path}.proceeds.breakdowns")
+        ):
+            b_path = f"{path}.proceeds.breakdowns[{b_index}]"
+            if not isinstance(breakdown, dict):
+                ctx.fail(b_path, "expected an object")
+            kind = ctx.text(breakdown, "type", f"{b_path}.type")
+            subtotal = ctx.money(breakdown.get("subtotal"), f"{b_path}.subtotal") or ZERO
+            details = {}
+            for d_index, detail in enumerate(
+                ctx.lst(breakdown, "detailedBreakdowns", f"{b_path}.detailedBreakdowns")
+            ):
+                d_path = f"{b_path}.detailedBreakdowns[{d_index}]"
+                if not isinstance(detail, dict):
+                    ctx.fail(d_path, "expected an object")
+                subtype = ctx.text(detail, "subtype", f"{d_path}.subtype") or "OTHER"
+                value = ctx.money(detail.get("value"), f"{d_path}.value") or ZERO
+                details[subtype] = details.get(subtype, ZERO) + value
+            if kind == "ITEM":
+                amounts["item_price"] += subtotal
+                has_item_line = True
+            elif kind == "SHIPPING":
+                amounts["shipping_price"] += subtotal
+            elif kind == "GIFT_WRAP":
+                amounts["gift_wrap_price"] += subtotal
+            elif kind == "DISCOUNT":
+                if details:
+                    amounts["promotion_discount"] += abs(details.get("ITEM", ZERO))
+                    amounts["shipping_discount"] += abs(details.get("SHIPPING", ZERO))
+                else:
+                    amounts["promotion_discount"] += abs(subtotal)
+            elif kind == "TAX":
+                if details:
+                    amounts["item_tax"] += details.get("ITEM", ZERO)
+                    amounts["shipping_tax"] += details.get("SHIPPING", ZERO)
+                    amounts["gift_wrap_tax"] += details.get("GIFT_WRAP", ZERO)
+                    amounts["promotion_discount_tax"] += abs(details.get("DISCOUNT", ZERO))
+                else:
+                    amounts["item_tax"] += subtotal
+    if not has_item_line and unit_price is not None:
+        # PROCEEDS not requested/returned: the line total is the displayed unit price
+        # times the quantity (Amazon's own ITEM definition).
+        amounts["item_price"] = unit_price * qty
+
+    fulfillment = ctx.obj(raw, "fulfillment", f"{path}.fulfillment") or {}
+    shipped = ctx.integer(
+        fulfillment, "quantityFulfilled", f"{path}.fulfillment.quantityFulfilled"
+    )
+    unshipped = ctx.integer(
+        fulfillment, "quantityUnfulfilled", f"{path}.fulfillment.quantityUnfulfilled"
+    )
+    if shipped is not None or unshipped is not None:
+        shipped = shipped or 0
+        cancelled = qty - shipped - (unshipped or 0)
+        if cancelled < 0:
+            ctx.fail(
+                f"{path}.fulfillment",
+                f"fulfilled {shipped} + unfulfilled {unshipped or 0} exceed ordered {qty}",
+            )
+    else:
+        shipped = qty if order_status == const.STATUS_SHIPPED else 0
+        cancelled = qty if order_status == const.STATUS_CANCELLED else 0
+    packing = ctx.obj(fulfillment, "packing", f"{path}.fulfillment.packing") or {}
+    gift = ctx.obj(packing, "giftOption", f"{path}.fulfillment.packing.giftOption") or {}
+
+    serials = tuple(
+        str(s) for s in ctx.lst(product, "serialNumbers", f"{path}.product.serialNumbers") if s
+    )
+    promotion = ctx.obj(raw, "promotion", f"{path}.promotion") or {}
+    promotion_ids = tuple(
+        p["promotionId"]
+        for p in ctx.lst(promotion, "breakdowns", f"{path}.promotion.breakdowns")
+        if isinstance(p, dict) and p.get("promotionId")
+    )
+    return OrderItem(
+        item_id=item_id,
+        sku=ctx.text(product, "sellerSku", f"{path}.product.sellerSku"),
+        asin=ctx.text(product, "asin", f"{path}.product.asin"),
+        title=ctx.text(product, "title", f"{path}.product.title"),
+        quantity_ordered=qty,
+        quantity_shipped=shipped,
+        quantity_cancelled=cancelled,
+        unit_price=unit_price,
+        gift_message=ctx.text(gift, "giftMessage") or None,
+        gift_wrap_level=ctx.text(gift, "giftWrapLevel") or None,
+        condition_type=_upper(ctx.text(condition, "conditionType")),
+        condition_subtype=_upper(ctx.text(condition, "conditionSubtype")),
+        condition_note=ctx.text(condition, "conditionNote") or None,
+        serial_numbers=serials,
+        promotion_ids=promotion_ids,
+        **amounts,
+    )
+
+
+def parse_order(raw):
+    """Orders v2026-01-01 order dict -> :class:`~.types.Order`."""
+    if not isinstance(raw, dict):
+        raise OrderParseError(None, "order", f"expected an object, got {type(raw).__name__}")
+    order_id = raw.get("orderId")
+    if not order_id or not isinstance(order_id, str):
+        raise OrderParseError(None, "orderId", "missing or not a string")
+    ctx = _Ctx(order_id)
+
+    fulfillment = ctx.obj(raw, "fulfillment", "fulfillment")
+    if not fulfillment:
+        ctx.fail("fulfillment.fulfilledBy", "missing: cannot tell FBA from FBM")
+    fulfilled_by = fulfillment.get("fulfilledBy")
+    if fulfilled_by == "AMAZON":
+        channel = const.CHANNEL_AFN
+    elif fulfilled_by == "MERCHANT":
+        channel = const.CHANNEL_MFN
+    else:
+        ctx.fail("fulfillment.fulfilledBy", f"missing or unknown value {fulfilled_by!r}")
+    raw_status = fulfillment.get("fulfillmentStatus")
+    if raw_status not in const.ORDER_STATUSES:
+        ctx.fail("fulfillment.fulfillmentStatus", f"missing or unknown status {raw_status!r}")
+
+    items_raw = raw.get("orderItems")
+    if not isinstance(items_raw, list):
+        ctx.fail("orderItems", "missing or not a list")
+
+    proceeds = ctx.obj(raw, "proceeds", "proceeds") or {}
+    grand_total = proceeds.get("grandTotal")
+    total = ctx.money(grand_total, "proceeds.grandTotal")
+    if ctx.currency is None:
+        ctx.currency = _first_currency(raw, "amount", "currencyCode")
+
+    sales_channel = ctx.obj(raw, "salesChannel", "salesChannel") or {}
+    purchase_date = ctx.date(raw, "createdTime", "createdTime")
+    last_update = ctx.date(raw, "lastUpdatedTime", "lastUpdatedTime")
+    items = tuple(
+        _parse_item_v2026(ctx, item, index, raw_status) for index, item in enumerate(items_raw)
+    )
+
+    programs = tuple(p for p in ctx.lst(raw, "programs", "programs") if isinstance(p, str))
+    buyer_raw = ctx.obj(raw, "buyer", "buyer")
+    buyer = None
+    if buyer_raw:
+        buyer = Buyer(
+            name=ctx.text(buyer_raw, "buyerName", "buyer.buyerName") or None,
+            email=ctx.text(buyer_raw, "buyerEmail", "buyer.buyerEmail") or None,
+            company_name=ctx.text(buyer_raw, "buyerCompanyName", "buyer.buyerCompanyName")
+            or None,
+            purchase_order_number=ctx.text(
+                buyer_raw, "buyerPurchaseOrderNumber", "buyer.buyerPurchaseOrderNumber"
+            )
+            or None,
+        )
+    recipient = ctx.obj(raw, "recipient", "recipient") or {}
+    address = _address_v2026(
+        ctx,
+        ctx.obj(recipient, "deliveryAddress", "recipient.deliveryAddress"),
+        "recipient.deliveryAddress",
+    )
+    seller_order_id = None
+    for index, alias in enumerate(ctx.lst(raw, "orderAliases", "orderAliases")):
+        if isinstance(alias, dict) and alias.get("aliasType") == "SELLER_ORDER_ID":
+            seller_order_id = ctx.text(alias, "aliasId", f"orderAliases[{index}].aliasId")
+            break
+    tax = ctx.obj(raw, "tax", "tax") or {}
+    registrations = []
+    for index, reg in enumerate(ctx.lst(tax, "taxRegistrations", "tax.taxRegistrations")):
+        r_path = f"tax.taxRegistrations[{index}]"
+        if not isinstance(reg, dict):
+            ctx.fail(r_path, "expected an object")
+        registrations.append(
+            TaxRegistration(
+                entity_type=ctx.text(reg, "entityType", f"{r_path}.entityType"),
+                registration_type=ctx.text(
+                    reg, "taxRegistrationType", f"{r_path}.taxRegistrationType"
+                ),
+                number=ctx.text(reg, "taxRegistrationNumber", f"{r_path}.taxRegistrationNumber"),
+                legal_name=ctx.text(reg, "legalName", f"{r_path}.legalName"),
+            )
+        )
+    is_business = "AMAZON_BUSINESS" in programs or bool(buyer and buyer.company_name)
+    return Order(
+        order_id=order_id,
+        marketplace_id=ctx.text(sales_channel, "marketplaceId", "salesChannel.marketplaceId"),
+        channel=channel,
+        status=raw_status,
+        purchase_date=purchase_date,
+        last_update_date=last_update,
+        currency=ctx.currency,
+        total=total,
+        items=items,
+        buyer=buyer,
+        recipient=address,
+        is_business=is_business,
+        is_prime="PRIME" in programs,
+        seller_order_id=seller_order_id,
+        ship_service_level=ctx.text(
+            fulfillment, "fulfillmentServiceLevel", "fulfillment.fulfillmentServiceLevel"
+        ),
+        tax_registrations=tuple(registrations),
+        source="v2026",
+        raw_status=raw_status,
+        extra={
+            "programs": programs,
+            "marketplace_name": sales_channel.get("marketplaceName"),
+            "ship_by": (fulfillment.get("shipByWindow") or {}).get("latestDateTime"),
+        },
+    )
+
+
+# --- Orders v0 --------------------------------------------------------------
+
+
+def _address_v0(ctx, data, path):
+    if not data:
+        return None
+    return Address(
+        name=ctx.text(data, "Name", f"{path}.Name"),
+        company_name=ctx.text(data, "CompanyName", f"{path}.CompanyName"),
+        line1=ctx.text(data, "AddressLine1", f"{path}.AddressLine1"),
+        line2=ctx.text(data, "AddressLine2", f"{path}.AddressLine2"),
+        line3=ctx.text(data, "AddressLine3", f"{path}.AddressLine3"),
+        city=ctx.text(data, "City", f"{path}.City"),
+        district=ctx.text(data, "District", f"{path}.District")
+        or ctx.text(data, "County", f"{path}.County"),
+        state=ctx.text(data, "StateOrRegion", f"{path}.StateOrRegion"),
+        postal_code=ctx.text(data, "PostalCode", f"{path}.PostalCode"),
+        country_code=ctx.text(data, "CountryCode", f"{path}.CountryCode"),
+        phone=ctx.text(data, "Phone", f"{path}.Phone"),
+        address_type=_upper(ctx.text(data, "AddressType", f"{path}.AddressType")),
+    )
+
+
+def _money_v0(ctx, container, key, path):
+    value = container.get(key) if isinstance(container, dict) else None
+    if value is None:
+        return ZERO, False
+    return ctx.money(value, f"{path}.{key}", "Amount", "CurrencyCode"), True
+
+
+def _parse_item_v0(ctx, raw, index, status):
+    path = f"OrderItems[{index}]"
+    if not isinstance(raw, dict):
+        ctx.fail(path, f"expected an object, got {type(raw).__name__}")
+    item_id = ctx.text(raw, "OrderItemId", f"{path}.OrderItemId")
+    if not item_id:
+        ctx.fail(f"{path}.OrderItemId", "missing")
+    qty = ctx.integer(raw, "QuantityOrdered", f"{path}.QuantityOrdered", required=True)
+    shipped = ctx.integer(raw, "QuantityShipped", f"{path}.QuantityShipped") or 0
+    if shipped > qty:
+        ctx.fail(f"{path}.QuantityShipped", f"shipped {shipped} exceeds ordered {qty}")
+    amounts = {}
+    for field_name, key in (
+        ("item_price", "ItemPrice"), ("item_tax", "ItemTax"),
+        ("shipping_price", "ShippingPrice"), ("shipping_tax", "ShippingTax"),
+        ("shipping_discount", "ShippingDiscount"),
+        ("shipping_discount_tax", "ShippingDiscountTax"),
+        ("promotion_discount", "PromotionDiscount"),
+        ("promotion_discount_tax", "PromotionDiscountTax"),
+    ):
+        amount, _present = _money_v0(ctx, raw, key, path)
+        amounts[field_name] = abs(amount) if "discount" in field_name else amount
+    item_price_present = isinstance(raw.get("ItemPrice"), dict)
+    unit_price = None
+    if item_price_present and qty:
+        unit_price = amounts["item_price"] / qty
+        exponent = amounts["item_price"].as_tuple().exponent
+        if unit_price.as_tuple().exponent < exponent:
+            unit_price = unit_price.quantize(Decimal(1).scaleb(exponent))
+    buyer_info = ctx.obj(raw, "BuyerInfo", f"{path}.BuyerInfo") or {}
+    amounts["gift_wrap_price"], _ = _money_v0(ctx, buyer_info, "GiftWrapPrice", f"{path}.BuyerInfo")
+    amounts["gift_wrap_tax"], _ = _money_v0(ctx, buyer_info, "GiftWrapTax", f"{path}.BuyerInfo")
+    cancelled = qty - shipped if status == const.STATUS_CANCELLED else 0
+    return OrderItem(
+        item_id=item_id,
+        sku=ctx.text(raw, "SellerSKU", f"{path}.SellerSKU"),
+        asin=ctx.text(raw, "ASIN", f"{path}.ASIN"),
+        title=ctx.text(raw, "Title", f"{path}.Title"),
+        quantity_ordered=qty,
+        quantity_shipped=shipped,
+        quantity_cancelled=cancelled,
+        unit_price=unit_price,
+        gift_message=ctx.text(buyer_info, "GiftMessageText") or None,
+        gift_wrap_level=ctx.text(buyer_info, "GiftWrapLevel") or None,
+        condition_type=_upper(ctx.text(raw, "ConditionId", f"{path}.ConditionId")),
+        condition_subtype=_upper(ctx.text(raw, "ConditionSubtypeId", f"{path}.ConditionSubtypeId")),
+        condition_note=ctx.text(raw, "ConditionNote", f"{path}.ConditionNote") or None,
+        serial_numbers=tuple(
+            str(s) for s in ctx.lst(raw, "SerialNumbers", f"{path}.SerialNumbers") if s
+        ),
+        promotion_ids=tuple(
+            str(p) for p in ctx.lst(raw, "PromotionIds", f"{path}.PromotionIds") if p
+        ),
+        **amounts,
+    )
+
+
+def parse_order_v0(raw):
+    """Orders v0 order dict with ``"OrderItems"`` attached -> :class:`~.types.Order`."""
+    if not isinstance(raw, dict):
+        raise OrderParseError(None, "order", f"expected an object, got {type(raw).__name__}")
+    order_id = raw.get("AmazonOrderId")
+    if not order_id or not isinstance(order_id, str):
+        raise OrderParseError(None, "AmazonOrderId", "missing or not a string")
+    ctx = _Ctx(order_id)
+    raw_status = raw.get("OrderStatus")
+    status = const.V0_STATUS_MAP.get(raw_status)
+    if status is None:
+        ctx.fail("OrderStatus", f"missing or unknown status {raw_status!r}")
+    channel = raw.get("FulfillmentChannel")
+    if channel not in (const.CHANNEL_AFN, const.CHANNEL_MFN):
+        ctx.fail("FulfillmentChannel", f"missing or unknown value {channel!r}")
+    items_raw = raw.get("OrderItems")
+    if not isinstance(items_raw, list):
+        ctx.fail("OrderItems", "missing or not a list (attach getOrderItems' items)")
+    total = None
+    if raw.get("OrderTotal") is not None:
+        total = ctx.money(raw.get("OrderTotal"), "OrderTotal", "Amount", "CurrencyCode")
+    if ctx.currency is None:
+        ctx.currency = _first_currency(raw, "Amount", "CurrencyCode")
+    purchase_date = ctx.date(raw, "PurchaseDate", "PurchaseDate")
+    last_update = ctx.date(raw, "LastUpdateDate", "LastUpdateDate")
+    items = tuple(
+        _parse_item_v0(ctx, item, index, status) for index, item in enumerate(items_raw)
+    )
+    buyer_info = ctx.obj(raw, "BuyerInfo", "BuyerInfo") or {}
+    tax_info = ctx.obj(buyer_info, "BuyerTaxInfo", "BuyerInfo.BuyerTaxInfo") or {}
+    company = ctx.text(tax_info, "CompanyLegalName", "BuyerInfo.BuyerTaxInfo.CompanyLegalName")
+    buyer = None
+    if any(buyer_info.get(k) for k in ("BuyerName", "BuyerEmail", "PurchaseOrderNumber")) or (
+        company
+    ):
+        buyer = Buyer(
+            name=ctx.text(buyer_info, "BuyerName", "BuyerInfo.BuyerName") or None,
+            email=ctx.text(buyer_info, "BuyerEmail", "BuyerInfo.BuyerEmail") or None,
+            company_name=company or None,
+            purchase_order_number=ctx.text(
+                buyer_info, "PurchaseOrderNumber", "BuyerInfo.PurchaseOrderNumber"
+            )
+            or None,
+        )
+    registrations = []
+    for index, tc in enumerate(
+        ctx.lst(tax_info, "TaxClassifications", "BuyerInfo.BuyerTaxInfo.TaxClassifications")
+    ):
+        if isinstance(tc, dict) and tc.get("Value"):
+            registrations.append(
+                TaxRegistration(
+                    entity_type="BUYER",
+                    registration_type=ctx.text(tc, "Name"),
+                    number=ctx.text(tc, "Value"),
+                    legal_name=company,
+                )
+            )
+    tax_information = ctx.obj(raw, "BuyerTaxInformation", "BuyerTaxInformation") or {}
+    if tax_information.get("BuyerTaxRegistrationId"):
+        registrations.append(
+            TaxRegistration(
+                entity_type="BUYER",
+                registration_type="VAT",
+                number=ctx.text(tax_information, "BuyerTaxRegistrationId"),
+                legal_name=ctx.text(tax_information, "BuyerLegalCompanyName"),
+            )
+        )
+    is_business = raw.get("IsBusinessOrder") is True or bool(company)
+    return Order(
+        order_id=order_id,
+        marketplace_id=ctx.text(raw, "MarketplaceId", "MarketplaceId"),
+        channel=channel,
+        status=status,
+        purchase_date=purchase_date,
+        last_update_date=last_update,
+        currency=ctx.currency,
+        total=total,
+        items=items,
+        buyer=buyer,
+        recipient=_address_v0(ctx, ctx.obj(raw, "ShippingAddress", "ShippingAddress"),
+                              "ShippingAddress"),
+        is_business=is_business,
+        is_prime=raw.get("IsPrime") is True,
+        seller_order_id=ctx.text(raw, "SellerOrderId", "SellerOrderId"),
+        ship_service_level=ctx.text(raw, "ShipServiceLevel", "ShipServiceLevel"),
+        tax_registrations=tuple(registrations),
+        source="v0",
+        raw_status=raw_status,
+        extra={"sales_channel": raw.get("SalesChannel"), "ship_by": raw.get("LatestShipDate")},
+    )
