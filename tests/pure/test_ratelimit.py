@@ -1,0 +1,110 @@
+"""Token buckets with an injected clock, and the embedded rate table vs Amazon's."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from amazon_sp import ratelimit
+from amazon_sp.ratelimit import RateLimiter, TokenBucket, backoff_delay, parse_rate_header
+
+SUMMARY = Path(__file__).resolve().parents[2].parent / "shared/sp-api/operations-summary.json"
+
+
+class FakeTime:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_burst_then_paced():
+    t = FakeTime()
+    bucket = TokenBucket(2.0, 3, clock=t.clock, sleep=t.sleep)
+    for _ in range(3):
+        assert bucket.acquire() == 0
+    assert bucket.acquire() == pytest.approx(0.5)
+    assert bucket.acquire() == pytest.approx(0.5)
+    assert t.now == pytest.approx(1001.0)
+
+
+def test_start_empty_and_refill_capped_at_burst():
+    t = FakeTime()
+    bucket = TokenBucket(1.0, 2, initial=0, clock=t.clock, sleep=t.sleep)
+    assert bucket.acquire() == pytest.approx(1.0)
+    t.now += 100  # long idle: refill stops at the burst
+    assert bucket.tokens == pytest.approx(2.0)
+    bucket.acquire()
+    bucket.acquire()
+    assert bucket.acquire() == pytest.approx(1.0)
+
+
+def test_max_wait_reserves_nothing():
+    t = FakeTime()
+    bucket = TokenBucket(0.1, 1, initial=0, clock=t.clock, sleep=t.sleep)
+    assert bucket.acquire(max_wait=5) is None
+    assert t.sleeps == []
+    assert bucket.acquire(max_wait=10) == pytest.approx(10)
+
+
+def test_set_rate_and_drain():
+    t = FakeTime()
+    bucket = TokenBucket(0.0056, 20, clock=t.clock, sleep=t.sleep)
+    bucket.set_rate(1.12)  # the header of a 200x sandbox
+    bucket.drain()
+    assert bucket.acquire() == pytest.approx(1 / 1.12)
+    bucket.set_rate(None)
+    assert bucket.rate == pytest.approx(1.12)
+
+
+def test_threads_share_one_bucket():
+    limiter = RateLimiter()
+    bucket = limiter.bucket("http://x", "seller", "getOrder")
+    bucket.set_rate(200.0)
+    waits = []
+
+    def worker():
+        for _ in range(10):
+            waits.append(bucket.acquire())
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(waits) == 40
+    assert limiter.bucket("http://x", "seller", "getOrder") is bucket
+    assert limiter.bucket("http://y", "seller", "getOrder") is not bucket
+    assert bucket.waited == pytest.approx((40 - 30) / 200.0, abs=0.05)
+
+
+def test_backoff_full_jitter_bounds():
+    assert backoff_delay(0, rng=lambda: 1.0) == 0.5
+    assert backoff_delay(3, rng=lambda: 1.0) == 4.0
+    assert backoff_delay(20, rng=lambda: 1.0) == 30.0
+    assert backoff_delay(5, rng=lambda: 0.0) == 0.0
+
+
+def test_rate_header():
+    assert parse_rate_header("0.0167") == pytest.approx(0.0167)
+    assert parse_rate_header(None) is None
+    assert parse_rate_header("fast") is None
+    assert parse_rate_header("-1") is None
+
+
+@pytest.mark.skipif(not SUMMARY.exists(), reason="../shared/sp-api/operations-summary.json absent")
+def test_table_matches_amazon_summary():
+    documented = {
+        op["operationId"]: (op["rate"], op["burst"])
+        for op in json.loads(SUMMARY.read_text())["operations"]
+    }
+    for operation, limits in documented.items():
+        assert ratelimit.OPERATION_LIMITS[operation] == limits, operation
+    assert set(ratelimit.OPERATION_LIMITS) == set(documented)
