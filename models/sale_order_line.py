@@ -1,0 +1,14 @@
+from odoo import fields, models
+
+
+class SaleOrderLine(models.Model):
+    _inherit = "sale.order.line"
+
+    amazon_item_ref = fields.Char(string="Amazon Item Reference", readonly=True, copy=False)
+    amazon_offer_id = fields.Many2one("amazon.offer", string="Amazon Offer", readonly=True)
+
+    def _action_launch_stock_rule(self, previous_product_uom_qty=False):
+        # Amazon ships FBA orders from its own warehouses: no delivery picking is
+        # made; the sync records done stock moves out of the Amazon location instead.
+        lines = self.filtered(lambda line: line.order_id.amazon_channel != "fba")
+        return super(SaleOrderLine, lines)._action_launch_stock_rule(previous_product_uom_qty)
