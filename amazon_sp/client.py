@@ -15,11 +15,12 @@ import functools
 import gzip
 import logging
 import random
+import re
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
@@ -94,16 +95,21 @@ def _iso(moment):
     if isinstance(moment, str):
         return moment
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment.replace(microsecond=0).isoformat() + "Z"
 
 
 def _window_end(value, operation):
+    """Window end of a search response -> naive UTC (ISO 8601, or epoch seconds as in
+    one of Amazon's own v0 examples: "1.569521782042E9")."""
     if not value:
         return None
     from .parsing import parse_datetime
 
     try:
+        if isinstance(value, (int, float)) or re.fullmatch(r"[0-9.]+(E[0-9]+)?", str(value)):
+            seconds = float(value)
+            return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
         return parse_datetime(value)
     except (TypeError, ValueError):
         raise errors.SpApiResponseError(
@@ -183,7 +189,8 @@ class SpApiClient:
         self.close()
 
     def __repr__(self):
-        return f"SpApiClient(endpoint={self.config.endpoint!r}, client_id={self.config.client_id!r})"
+        cfg = self.config
+        return f"SpApiClient(endpoint={cfg.endpoint!r}, client_id={cfg.client_id!r})"
 
     def _count_token_request(self):
         self.stats.token_requests += 1

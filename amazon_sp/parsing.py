@@ -19,7 +19,7 @@ Missing optional data gives None/0/(); structurally invalid data raises
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from . import const
@@ -34,7 +34,7 @@ _ISO_RE = re.compile(
 
 
 def parse_datetime(value):
-    """ISO 8601 string -> naive UTC datetime (naive input is taken as UTC).
+    """ISO 8601 string -> naive UTC datetime (naive input is taken as timezone.utc).
 
     Raises ValueError when the value is not a parseable date-time.
     """
@@ -53,7 +53,7 @@ def parse_datetime(value):
         digits = offset[1:].replace(":", "")
         minutes = sign * (int(digits[:2]) * 60 + int(digits[2:]))
         tz = timezone(timedelta(minutes=minutes))
-        moment = moment.replace(tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
+        moment = moment.replace(tzinfo=tz).astimezone(timezone.utc).replace(tzinfo=None)
     return moment
 
 
@@ -567,8 +567,8 @@ def parse_order_v0(raw):
             or None,
         )
     registrations = []
-    for index, tc in enumerate(
-        ctx.lst(tax_info, "TaxClassifications", "BuyerInfo.BuyerTaxInfo.TaxClassifications")
+    for tc in ctx.lst(
+        tax_info, "TaxClassifications", "BuyerInfo.BuyerTaxInfo.TaxClassifications"
     ):
         if isinstance(tc, dict) and tc.get("Value"):
             registrations.append(

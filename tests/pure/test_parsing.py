@@ -57,13 +57,13 @@ def test_v2026_examples_fields():
     jp = _examples("orders_2026-01-01.json", "searchOrders", "200")[0]["orders"][0]
     order = parse_order(jp)
     assert (order.channel, order.status, order.currency) == ("AFN", "SHIPPED", "JPY")
-    assert order.total == Decimal("19940")
+    assert order.total == Decimal(19940)
     assert order.seller_order_id == "JP-ORDER-2024-001"
     assert order.is_prime and not order.is_business
     assert order.purchase_date == datetime(2024, 12, 25, 2, 30)
     second = order.items[1]
     assert (second.quantity_ordered, second.quantity_shipped) == (2, 2)
-    assert second.unit_price == Decimal("6980") and second.item_price == Decimal("13960")
+    assert second.unit_price == Decimal(6980) and second.item_price == Decimal(13960)
     assert len(second.serial_numbers) == 2
     assert order.items[0].promotion_ids == ("JP-WINTER-SALE-2024",)
     assert order.items[0].condition_type == "NEW"
