@@ -5,7 +5,8 @@ from urllib.parse import urlsplit
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..amazon_sp import const
+from ..amazon_sp import ClientConfig, SpApiClient, const
+from ..amazon_sp.errors import SpApiError
 
 _logger = logging.getLogger(__name__)
 
@@ -193,8 +194,6 @@ class AmazonAccount(models.Model):
         handed to the client only; never log them. Use it as a context manager.
         """
         self.ensure_one()
-        from ..amazon_sp import ClientConfig, SpApiClient
-
         account = self.sudo()
         missing = [
             account._fields[fname].string for fname in CREDENTIAL_FIELDS if not account[fname]
@@ -202,8 +201,7 @@ class AmazonAccount(models.Model):
         if missing:
             raise UserError(
                 _(
-                    "Fill in the credentials of the Amazon account %(account)s first: "
-                    "%(fields)s.",
+                    "Fill in the credentials of the Amazon account %(account)s first: %(fields)s.",
                     account=self.name,
                     fields=", ".join(missing),
                 )
@@ -225,19 +223,21 @@ class AmazonAccount(models.Model):
         :raise UserError: with Amazon's message when the call fails
         """
         self.ensure_one()
-        from ..amazon_sp.errors import SpApiError
-
         try:
             with self._get_sp_api_client() as client:
                 return client.get_marketplace_participations()
         except SpApiError as error:
             _logger.info(
                 "Amazon account %s: connection check failed (%s)",
-                self.id, type(error).__name__,
+                self.id,
+                type(error).__name__,
             )
             raise UserError(
-                _("Amazon rejected the connection of %(account)s:\n%(error)s",
-                  account=self.name, error=str(error))
+                _(
+                    "Amazon rejected the connection of %(account)s:\n%(error)s",
+                    account=self.name,
+                    error=str(error),
+                )
             ) from error
 
     def _update_marketplaces(self, participations):

@@ -67,9 +67,11 @@ class TestAccountDefaults(AmazonTestCommon):
         self.assertEqual(again.team_id, account_b.team_id)
 
     def test_account_can_use_other_location_and_team(self):
-        stock = self.env["stock.warehouse"].search(
-            [("company_id", "=", self.company.id)], limit=1
-        ).lot_stock_id
+        stock = (
+            self.env["stock.warehouse"]
+            .search([("company_id", "=", self.company.id)], limit=1)
+            .lot_stock_id
+        )
         team = self.env["crm.team"].create({"name": "Marketplaces", "company_id": self.company.id})
         account = self._create_account("Custom", location_id=stock.id, team_id=team.id)
         self.assertEqual(account.location_id, stock)
@@ -152,9 +154,7 @@ class TestAccountSecurity(AmazonTestCommon):
 
     def test_credentials_not_tracked(self):
         account = self.account.with_context(tracking_disable=False)
-        account.write(
-            {"name": "Tracked name", "refresh_token": "Atzr|new-secret-token-value"}
-        )
+        account.write({"name": "Tracked name", "refresh_token": "Atzr|new-secret-token-value"})
         self.env.cr.precommit.run()  # tracking values are written at commit time
         tracked = account.message_ids.tracking_value_ids.field_id.mapped("name")
         self.assertIn("name", tracked)
@@ -210,15 +210,21 @@ class TestCheckConnection(AmazonTestCommon):
         self.assertEqual(self.account.active_marketplace_ids, chosen)
 
     def test_rejected_credentials_show_amazon_error(self):
+        # Access tokens are cached per (LWA URL, client id, refresh token) in the process: a
+        # fresh refresh token makes the client ask LWA, which now refuses these credentials.
+        account = self._create_account("Rejected", refresh_token="Atzr|never-issued-0001")
         self.sandbox.set_credentials(
             client_id="someone-else", client_secret="other-secret", refresh_token="other-token"
         )
         self.addCleanup(self.sandbox.set_credentials, **self.credentials)
         with self.assertRaises(UserError) as caught:
-            self.account.action_check_connection()
+            account.action_check_connection()
         message = str(caught.exception)
-        self.assertRegex(message, r"invalid_client|invalid_grant")
-        self.assertFalse(self.account.available_marketplace_ids)
+        self.assertIn("invalid_client", message)
+        self.assertIn("Client authentication failed", message)
+        self.assertNotIn("other-secret", message)
+        self.assertNotIn(self.credentials["client_secret"], message)
+        self.assertFalse(account.available_marketplace_ids)
 
     def test_no_secret_in_logs(self):
         """Nothing logged during a connection check (DEBUG included) contains a secret."""
