@@ -50,16 +50,12 @@ class AmazonMarketplace(models.Model):
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_marketplace(self):
-        raise UserError(
-            _("Amazon marketplaces are reference data and cannot be deleted.")
-        )
+        raise UserError(_("Amazon marketplaces are reference data and cannot be deleted."))
 
     @api.model
     def _get_marketplace_values(self, code):
         """Return the field values of the marketplace ``code`` of ``const.MARKETPLACES``."""
-        api_ref, name, country_code, region, currency, url, tax_included = (
-            const.MARKETPLACES[code]
-        )
+        api_ref, name, country_code, region, currency, url, tax_included = const.MARKETPLACES[code]
         country = self.env["res.country"].search([("code", "=", country_code)], limit=1)
         currency_rec = (
             self.env["res.currency"]
@@ -69,7 +65,9 @@ class AmazonMarketplace(models.Model):
         if not country or not currency_rec:
             _logger.warning(
                 "Amazon marketplace %s: country %s or currency %s not found in Odoo",
-                code, country_code, currency,
+                code,
+                country_code,
+                currency,
             )
         return {
             "api_ref": api_ref,
