@@ -2,7 +2,7 @@
 
 * :class:`LwaTokenClient` replaces the library's ``AccessTokenClient`` through the
   ``auth_token_client_class`` constructor hook: it posts to the configured LWA URL
-  and keeps its own token cache keyed by (LWA URL, client id, refresh token),
+  and keeps its own token cache keyed by (LWA URL, client id, refresh token + secret),
   honouring ``expires_in`` (the library's module-wide cache is keyed by refresh
   token only, with a fixed 3200 s TTL).
 * :func:`make_api` builds a subclass of a library API class (``OrdersV0``,
@@ -37,14 +37,16 @@ from .redact import redact, register_secret
 
 # --- Access tokens ------------------------------------------------------------
 
-_TOKENS = {}  # (lwa_url, client_id, sha256(refresh_token)) -> (response dict, expires_at)
+_TOKENS = {}  # (lwa_url, client_id, sha256(refresh token, secret)) -> (response, expires_at)
 _TOKENS_LOCK = threading.Lock()
 _KEY_LOCKS = {}
 
 
-def _token_key(lwa_url, client_id, refresh_token):
-    digest = hashlib.sha256((refresh_token or "").encode()).hexdigest()
-    return (lwa_url, client_id, digest)
+def _token_key(lwa_url, client_id, refresh_token, client_secret):
+    # The secret is part of the key too: a corrected (or wrong) secret must be tried
+    # against LWA, not answered from a token obtained with other credentials.
+    secret = f"{refresh_token or ''}\x00{client_secret or ''}"
+    return (lwa_url, client_id, hashlib.sha256(secret.encode()).hexdigest())
 
 
 def clear_token_cache():
@@ -75,7 +77,9 @@ class LwaTokenClient(AccessTokenClient):
         self._transport = transport
         self._on_request = on_request
         self._clock = clock
-        self._key = _token_key(lwa_url, self.cred.client_id, self.cred.refresh_token)
+        self._key = _token_key(
+            lwa_url, self.cred.client_id, self.cred.refresh_token, self.cred.client_secret
+        )
 
     def get_auth(self) -> AccessTokenResponse:
         with _TOKENS_LOCK:

@@ -623,8 +623,11 @@ class SpApiClient:
 
     def get_feed(self, feed_id):
         response = self._call(self._feeds, "getFeed", self._feeds.get_feed, feed_id)
-        if not response.body.get("feedId"):
-            raise errors.SpApiResponseError("missing feedId", operation="getFeed")
+        missing = [k for k in ("feedId", "processingStatus") if not response.body.get(k)]
+        if missing:
+            raise errors.SpApiResponseError(
+                f"missing required field(s) {', '.join(missing)}", operation="getFeed"
+            )
         return response.body
 
     def get_feed_document(self, document_id):

@@ -207,6 +207,22 @@ def _upper(value):
     return value.strip().upper().replace(" ", "_") if isinstance(value, str) and value else None
 
 
+def _split_discount_tax(amounts, discount_tax):
+    """v2026 reports one TAX/DISCOUNT value for both discounts: give it to the discount
+    present, or split it pro rata (rounded at the amount's precision, remainder to the
+    shipping discount) when there are both."""
+    promotion, shipping = amounts["promotion_discount"], amounts["shipping_discount"]
+    if not shipping:
+        amounts["promotion_discount_tax"] += discount_tax
+    elif not promotion:
+        amounts["shipping_discount_tax"] += discount_tax
+    else:
+        exponent = Decimal(1).scaleb(min(discount_tax.as_tuple().exponent, 0))
+        part = (discount_tax * promotion / (promotion + shipping)).quantize(exponent)
+        amounts["promotion_discount_tax"] += part
+        amounts["shipping_discount_tax"] += discount_tax - part
+
+
 def _parse_item_v2026(ctx, raw, index, order_status):
     path = f"orderItems[{index}]"
     if not isinstance(raw, dict):
@@ -228,6 +244,7 @@ def _parse_item_v2026(ctx, raw, index, order_status):
     }
     proceeds = ctx.obj(raw, "proceeds", f"{path}.proceeds")
     has_item_line = False
+    discount_tax = ZERO
     if proceeds is not None:
         ctx.money(proceeds.get("proceedsTotal"), f"{path}.proceeds.proceedsTotal")
         for b_index, breakdown in enumerate(
@@ -266,9 +283,11 @@ def _parse_item_v2026(ctx, raw, index, order_status):
                     amounts["item_tax"] += details.get("ITEM", ZERO)
                     amounts["shipping_tax"] += details.get("SHIPPING", ZERO)
                     amounts["gift_wrap_tax"] += details.get("GIFT_WRAP", ZERO)
-                    amounts["promotion_discount_tax"] += abs(details.get("DISCOUNT", ZERO))
+                    discount_tax += abs(details.get("DISCOUNT", ZERO))
                 else:
                     amounts["item_tax"] += subtotal
+    if discount_tax:
+        _split_discount_tax(amounts, discount_tax)
     if not has_item_line and unit_price is not None:
         # PROCEEDS not requested/returned: the line total is the displayed unit price
         # times the quantity (Amazon's own ITEM definition).
@@ -522,6 +541,16 @@ def _parse_item_v0(ctx, raw, index, status):
     )
 
 
+def _v0_registration_type(name):
+    """v0 TaxClassifications names ("VATNumber", "CSTNumber") -> v2026 style ("VAT")."""
+    if not name:
+        return None
+    name = name.strip()
+    if name.endswith("Number") and len(name) > len("Number"):
+        name = name[: -len("Number")]
+    return name.upper()
+
+
 def parse_order_v0(raw):
     """Orders v0 order dict with ``"OrderItems"`` attached -> :class:`~.types.Order`."""
     if not isinstance(raw, dict):
@@ -574,7 +603,7 @@ def parse_order_v0(raw):
             registrations.append(
                 TaxRegistration(
                     entity_type="BUYER",
-                    registration_type=ctx.text(tc, "Name"),
+                    registration_type=_v0_registration_type(ctx.text(tc, "Name")),
                     number=ctx.text(tc, "Value"),
                     legal_name=company,
                 )
