@@ -20,9 +20,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import data, render
-from .scenario import format_time, parse_time
 from .recorder import RECORDER, Exchange
-from .state import derive_status, view_at
+from .scenario import format_time, parse_time
+from .state import view_at
 
 _logger = logging.getLogger(__name__)
 
@@ -276,51 +276,50 @@ class SandboxApp:
         headers = {"x-amzn-RateLimit-Limit": self.rate_limiter.header(name)}
         faulted = False
         fault = None
-        if True:
-            try:
-                elements = self._authorize(request, name)
-                if not self.rate_limiter.allow(name):
+        try:
+            elements = self._authorize(request, name)
+            if not self.rate_limiter.allow(name):
+                raise ApiError(429, "QuotaExceeded",
+                               "You exceeded your quota for the requested resource.")
+            fault = self.faults.pick(names)
+            if fault is not None:
+                if fault.kind == "reset":
+                    self.state.count(name, "reset")
+                    self._drop_connection(environ)
+                if fault.kind == "slow":
+                    self._sleep(fault.delay)
+                elif fault.kind == "429":
                     raise ApiError(429, "QuotaExceeded",
                                    "You exceeded your quota for the requested resource.")
-                fault = self.faults.pick(names)
-                if fault is not None:
-                    if fault.kind == "reset":
+                elif fault.kind in ("500", "503"):
+                    raise ApiError(int(fault.kind),
+                                   "InternalFailure" if fault.kind == "500"
+                                   else "ServiceUnavailable",
+                                   "We encountered an internal error. Please try again."
+                                   if fault.kind == "500"
+                                   else "Service temporarily unavailable.")
+            with self.state.lock:
+                status, payload = getattr(self, "op_" + handler)(request, elements, **args)
+            if status < 300 and name == "confirmShipment":
+                after = self.faults.pick(names, after_effect=True)
+                if after is not None:
+                    if after.kind == "reset":
                         self.state.count(name, "reset")
                         self._drop_connection(environ)
-                    if fault.kind == "slow":
-                        self._sleep(fault.delay)
-                    elif fault.kind == "429":
-                        raise ApiError(429, "QuotaExceeded",
-                                       "You exceeded your quota for the requested resource.")
-                    elif fault.kind in ("500", "503"):
-                        raise ApiError(int(fault.kind),
-                                       "InternalFailure" if fault.kind == "500"
-                                       else "ServiceUnavailable",
-                                       "We encountered an internal error. Please try again."
-                                       if fault.kind == "500"
-                                       else "Service temporarily unavailable.")
-                with self.state.lock:
-                    status, payload = getattr(self, "op_" + handler)(request, elements, **args)
-                if status < 300 and name == "confirmShipment":
-                    after = self.faults.pick(names, after_effect=True)
-                    if after is not None:
-                        if after.kind == "reset":
-                            self.state.count(name, "reset")
-                            self._drop_connection(environ)
-                        if after.kind == "slow":
-                            self._sleep(after.delay)
-                        else:
-                            raise ApiError(500, "InternalFailure",
-                                           "We encountered an internal error. Please try again.")
-            except ApiError as exc:
-                status, payload = exc.status, exc.body()
-            body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
-            if status < 300 and payload is not None and fault is not None:
-                if fault.kind == "malformed":
-                    body, faulted = body[: max(1, len(body) // 2)], True
-                elif fault.kind == "missing_field":
-                    body, faulted = json.dumps(_remove_required(name, payload),
-                                               ensure_ascii=False).encode(), True
+                    if after.kind == "slow":
+                        self._sleep(after.delay)
+                    else:
+                        raise ApiError(500, "InternalFailure",
+                                       "We encountered an internal error. Please try again.")
+        except ApiError as exc:
+            status, payload = exc.status, exc.body()
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        if status < 300 and payload is not None and fault is not None:
+            if fault.kind == "malformed":
+                body, faulted = body[: max(1, len(body) // 2)], True
+            elif fault.kind == "missing_field":
+                body, faulted = json.dumps(_remove_required(name, payload),
+                                           ensure_ascii=False).encode(), True
         RECORDER.record(Exchange(model, operation_id, status, body, faulted))
         self.state.count(name, status)
         response = Response(body, status=status, headers=headers)
@@ -917,5 +916,3 @@ def _remove_required(name, payload):
         payload.pop(next(iter(payload)))
     return payload
 
-
-__all__ = ["SandboxApp", "ApiError", "derive_status"]

@@ -8,7 +8,7 @@ The JSON format is documented in ``README.md``. ``Scenario`` holds plain JSON-co
 import copy
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from . import data

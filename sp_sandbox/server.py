@@ -24,7 +24,9 @@ class _QuietHandler(WSGIRequestHandler):
         _logger.debug(message, *args)
 
     def connection_dropped(self, error, environ=None):
-        pass
+        # a "reset" fault (or a client that went away): never answer on this socket again;
+        # the app set SO_LINGER 0 so closing it sends a TCP RST.
+        self.close_connection = True
 
 
 class SandboxServer:

@@ -25,9 +25,9 @@ for _package in (ROOT, ROOT / "tests"):
         _stub.__path__ = []
         sys.modules[_name] = _stub
 
-from sp_sandbox import RECORDER, SandboxServer, Scenario  # noqa: E402
-
 import contract  # noqa: E402
+
+from sp_sandbox import RECORDER, SandboxServer, Scenario  # noqa: E402
 
 RECORDER.enable()
 
