@@ -6,7 +6,7 @@ resolved in the model document). jsonschema's Draft 4 validator + a referencing 
 """
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from jsonschema import Draft4Validator
@@ -21,7 +21,7 @@ def models_available():
     return (MODELS_DIR / "orders_2026-01-01.json").is_file()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(model):
     name = model if model.endswith(".json") else model + ".json"
     document = json.loads((MODELS_DIR / name).read_text(encoding="utf-8"))
@@ -34,7 +34,7 @@ def _pointer(*parts):
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(model, operation_id, status):
     """(validator or None when the response has no body schema) for this response."""
     document, uri, registry = _model(model)
