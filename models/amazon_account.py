@@ -76,7 +76,6 @@ class AmazonAccount(models.Model):
     # --- Marketplaces -------------------------------------------------------------------------
     home_marketplace_id = fields.Many2one(
         "amazon.marketplace",
-        string="Home Marketplace",
         tracking=True,
         help="The marketplace where the seller account was registered.",
     )
@@ -122,7 +121,6 @@ class AmazonAccount(models.Model):
         "company's shared Amazon location.",
     )
     last_orders_sync = fields.Datetime(
-        string="Last Orders Sync",
         required=True,
         default=fields.Datetime.now,
         copy=False,

@@ -23,7 +23,7 @@ class AmazonMarketplace(models.Model):
         help="Amazon's identifier of the marketplace, e.g. A1RKKUPIHCS9HS for Amazon.es.",
     )
     code = fields.Char(required=True, help="Short code of the marketplace, e.g. ES, UK, US.")
-    country_id = fields.Many2one("res.country", string="Country")
+    country_id = fields.Many2one("res.country")
     region = fields.Selection(
         selection=[(code, label) for code, (label, *_rest) in const.REGIONS.items()],
         required=True,

@@ -7,7 +7,6 @@ class ResCompany(models.Model):
 
     amazon_location_id = fields.Many2one(
         "stock.location",
-        string="Amazon Location",
         ondelete="set null",
         help="Stock location shared by the Amazon accounts of this company (FBA stock).",
     )

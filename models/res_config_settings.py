@@ -20,9 +20,10 @@ class ResConfigSettings(models.TransientModel):
         return res
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         # Stored as "True"/"False" (never deleted) so that a missing parameter means the
         # default: enabled.
         self.env["ir.config_parameter"].sudo().set_param(
             SYNC_ENABLED_PARAM, "True" if self.amazon_sync_enabled else "False"
         )
+        return res

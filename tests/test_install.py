@@ -78,3 +78,14 @@ class TestInstall(TransactionCase):
         self.assertFalse(self.env["res.config.settings"].create({}).amazon_sync_enabled)
         self.env["res.config.settings"].create({"amazon_sync_enabled": True}).execute()
         self.assertTrue(Account._is_sync_enabled())
+
+    def test_spanish_translation(self):
+        self.env["res.lang"]._activate_lang("es_ES")
+        self.env["ir.module.module"]._load_module_terms(
+            ["sale_amazon_connector"], ["es_ES"], overwrite=True
+        )
+        menu = self.env.ref("sale_amazon_connector.menu_amazon_account")
+        self.assertEqual(menu.with_context(lang="es_ES").name, "Cuentas de Amazon")
+        marketplace = self.env.ref("sale_amazon_connector.marketplace_es")
+        with self.assertRaisesRegex(UserError, "no se pueden eliminar"):
+            marketplace.with_context(lang="es_ES").unlink()
