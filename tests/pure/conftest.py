@@ -1,33 +1,13 @@
-"""Pure-Python tests: the repo root on sys.path, sandbox fixtures, contract check at the end.
+"""Pure-Python tests: sandbox fixtures, contract check at the end.
 
 Every SP-API response a sandbox serves during the session is recorded and validated at the
 end against Amazon's models (skipped when ../shared/sp-api is absent).
 """
 
-import sys
-import types
-from pathlib import Path
-
+import contract
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-# The repo root and tests/ are Odoo packages whose __init__.py import Odoo; pytest imports
-# every package __init__.py above a test module (to look for setup_module). Register inert
-# stand-ins under the names pytest will use, so the pure suite never imports Odoo.
-for _package in (ROOT, ROOT / "tests"):
-    _name = ".".join(_package.relative_to(ROOT.parent).parts)
-    if _name not in sys.modules:
-        _stub = types.ModuleType(_name, "inert stand-in (tests/pure/conftest.py)")
-        _stub.__file__ = str(_package / "__init__.py")
-        _stub.__path__ = []
-        sys.modules[_name] = _stub
-
-import contract  # noqa: E402
-
-from sp_sandbox import RECORDER, SandboxServer, Scenario  # noqa: E402
+from sp_sandbox import RECORDER, SandboxServer, Scenario
 
 RECORDER.enable()
 
