@@ -52,8 +52,6 @@ class ClientConfig:
     max_attempts: int = 8
     max_retry_seconds: float = 300.0
     user_agent: str | None = None
-    # Benchmarks: start this account's rate-limit buckets empty instead of full.
-    start_buckets_empty: bool = False
 
     def __post_init__(self):
         register_secret(self.client_secret)
@@ -198,10 +196,7 @@ class SpApiClient:
     # --- the retry loop ----------------------------------------------------------
 
     def bucket(self, operation):
-        return self._limiter.bucket(
-            self.config.endpoint, self._seller_key, operation,
-            start_empty=self.config.start_buckets_empty,
-        )
+        return self._limiter.bucket(self.config.endpoint, self._seller_key, operation)
 
     def _call(self, api, operation, fn, *args, idempotent=True, expect_body=True,
               rdt=None, **kwargs):

@@ -53,11 +53,17 @@ class TokenBucket:
     queued; each caller sleeps until its reserved token has been refilled.
     """
 
-    def __init__(self, rate, burst, *, initial=None, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, rate, burst, *, initial=None, margin=0.0, clock=time.monotonic,
+                 sleep=time.sleep):
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = float(rate)
         self.burst = float(burst)
+        # Head-room in seconds: keep rate x margin tokens (at most burst - 1) unused, so
+        # that jitter in the delay between our send and Amazon's count (which can only
+        # cost rate x jitter tokens, never more) does not turn into 429s. It delays the
+        # schedule once by ``margin``; it does not slow the steady pace.
+        self.margin = float(margin)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -81,7 +87,8 @@ class TokenBucket:
         reserve nothing) if that wait would exceed ``max_wait``."""
         with self._lock:
             self._refill(self._clock())
-            wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+            need = 1.0 + min(self.burst - 1.0, self.rate * self.margin)
+            wait = 0.0 if self._tokens >= need else (need - self._tokens) / self.rate
             if max_wait is not None and wait > max_wait:
                 return None
             self._tokens -= 1
@@ -120,9 +127,10 @@ class TokenBucket:
 class RateLimiter:
     """Registry of buckets keyed by (endpoint, seller key, operation)."""
 
-    def __init__(self, *, clock=time.monotonic, sleep=time.sleep, limits=None):
+    def __init__(self, *, clock=time.monotonic, sleep=time.sleep, limits=None, margin=0.1):
         self.clock = clock
         self.sleep = sleep
+        self.margin = margin
         self.limits = dict(OPERATION_LIMITS if limits is None else limits)
         self._lock = threading.Lock()
         self._buckets = {}
@@ -137,6 +145,7 @@ class RateLimiter:
                     rate,
                     burst,
                     initial=0.0 if start_empty else None,
+                    margin=self.margin,
                     clock=self.clock,
                     sleep=self.sleep,
                 )

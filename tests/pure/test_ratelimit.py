@@ -35,6 +35,18 @@ def test_burst_then_paced():
     assert t.now == pytest.approx(1001.0)
 
 
+def test_margin_keeps_head_room_without_slowing_the_pace():
+    t = FakeTime()
+    bucket = TokenBucket(100.0, 30, initial=0, margin=0.1, clock=t.clock, sleep=t.sleep)
+    waits = [bucket.acquire() for _ in range(50)]
+    assert waits[0] == pytest.approx(0.11)  # 1 token + 10 tokens of head-room
+    assert all(w == pytest.approx(0.01) for w in waits[1:])
+    t.now += 10
+    assert sum(1 for _ in range(30) if bucket.acquire() == 0) == 20  # burst minus head-room
+    slow = TokenBucket(0.0056, 20, initial=0, margin=0.1, clock=t.clock, sleep=t.sleep)
+    assert slow.acquire() == pytest.approx((1 + 0.00056) / 0.0056)
+
+
 def test_start_empty_and_refill_capped_at_burst():
     t = FakeTime()
     bucket = TokenBucket(1.0, 2, initial=0, clock=t.clock, sleep=t.sleep)
@@ -65,7 +77,7 @@ def test_set_rate_and_drain():
 
 
 def test_threads_share_one_bucket():
-    limiter = RateLimiter()
+    limiter = RateLimiter(margin=0)
     bucket = limiter.bucket("http://x", "seller", "getOrder")
     bucket.set_rate(200.0)
     waits = []
