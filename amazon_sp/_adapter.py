@@ -202,6 +202,10 @@ def check_response(res, operation, *, expect_body=True):
         except ValueError:
             malformed = True
     if 200 <= status < 300:
+        if not expect_body:
+            # e.g. confirmShipment's 204: success is the status; ignore any body.
+            return RawResponse(status, body if not malformed else None, res.headers, rate,
+                               request_id)
         if malformed:
             error = errors.SpApiResponseError(
                 "malformed JSON in the response body", status=status, operation=operation,
