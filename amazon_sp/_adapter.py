@@ -139,8 +139,10 @@ class LwaTokenClient(AccessTokenClient):
                 cls, summary = errors.SpApiThrottledError, "Login with Amazon throttled us"
             else:
                 cls = errors.SpApiAuthError
-                summary = "Login with Amazon refused the credentials (check client id, " \
-                          "client secret and refresh token)"
+                summary = (
+                    "Login with Amazon refused the credentials (check client id, "
+                    "client secret and refresh token)"
+                )
             error = cls(summary, status=status, operation=operation, errors=amazon)
             error.request_sent = False
             raise error
@@ -204,19 +206,24 @@ def check_response(res, operation, *, expect_body=True):
     if 200 <= status < 300:
         if not expect_body:
             # e.g. confirmShipment's 204: success is the status; ignore any body.
-            return RawResponse(status, body if not malformed else None, res.headers, rate,
-                               request_id)
+            return RawResponse(
+                status, body if not malformed else None, res.headers, rate, request_id
+            )
         if malformed:
             error = errors.SpApiResponseError(
-                "malformed JSON in the response body", status=status, operation=operation,
+                "malformed JSON in the response body",
+                status=status,
+                operation=operation,
                 request_id=request_id,
             )
             error.transient = True
             raise error
         if expect_body and not isinstance(body, dict):
             raise errors.SpApiResponseError(
-                "expected a JSON object in the response body", status=status,
-                operation=operation, request_id=request_id,
+                "expected a JSON object in the response body",
+                status=status,
+                operation=operation,
+                request_id=request_id,
             )
         return RawResponse(status, body, res.headers, rate, request_id)
     amazon = []
@@ -234,7 +241,11 @@ def check_response(res, operation, *, expect_body=True):
     if cls is None:
         cls = errors.SpApiServerError if status >= 500 else errors.SpApiError
     error = cls(
-        None, status=status, operation=operation, errors=amazon, request_id=request_id,
+        None,
+        status=status,
+        operation=operation,
+        errors=amazon,
+        request_id=request_id,
         retry_after=_retry_after(res.headers.get("Retry-After")),
     )
     error.rate = rate
@@ -281,14 +292,30 @@ class _AdapterMixin:
             "content-type": "application/json",
         }
 
-    def _request(self, path, *, data=None, params=None, headers=None, add_marketplace=True,
-                 res_no_data=False, bulk=False, wrap_list=False):
+    def _request(
+        self,
+        path,
+        *,
+        data=None,
+        params=None,
+        headers=None,
+        add_marketplace=True,
+        res_no_data=False,
+        bulk=False,
+        wrap_list=False,
+    ):
         # Marketplaces are always passed explicitly: never let the library add its
         # default (or SP_API_DEFAULT_MARKETPLACE's) marketplace to a request.
         try:
             return super()._request(
-                path, data=data, params=params, headers=headers, add_marketplace=False,
-                res_no_data=res_no_data, bulk=bulk, wrap_list=wrap_list,
+                path,
+                data=data,
+                params=params,
+                headers=headers,
+                add_marketplace=False,
+                res_no_data=res_no_data,
+                bulk=bulk,
+                wrap_list=wrap_list,
             )
         except httpx.HTTPError as exc:
             sent = not isinstance(

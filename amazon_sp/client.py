@@ -131,8 +131,15 @@ _CARRIERS = {name.lower(): name for name in const.AMAZON_CARRIERS}
 
 
 class SpApiClient:
-    def __init__(self, config: ClientConfig, *, limiter=None, sleep=time.sleep,
-                 clock=time.monotonic, rng=random.random):
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        limiter=None,
+        sleep=time.sleep,
+        clock=time.monotonic,
+        rng=random.random,
+    ):
         install_log_filter()
         self.config = config
         self.stats = ClientStats()
@@ -154,15 +161,20 @@ class SpApiClient:
 
         def lwa_factory(**kwargs):
             client = LwaTokenClient(
-                **kwargs, lwa_url=config.lwa_endpoint, transport=self._transport,
+                **kwargs,
+                lwa_url=config.lwa_endpoint,
+                transport=self._transport,
                 on_request=self._count_token_request,
             )
             self._lwa = client
             return client
 
         common = {
-            "endpoint": config.endpoint, "credentials": credentials, "lwa_factory": lwa_factory,
-            "transport": self._transport, "timeout": config.timeout,
+            "endpoint": config.endpoint,
+            "credentials": credentials,
+            "lwa_factory": lwa_factory,
+            "transport": self._transport,
+            "timeout": config.timeout,
             "user_agent": config.user_agent or "sale_amazon_connector (python-amazon-sp-api)",
         }
         self._orders = make_api(OrdersV20260101, **common)
@@ -198,8 +210,9 @@ class SpApiClient:
     def bucket(self, operation):
         return self._limiter.bucket(self.config.endpoint, self._seller_key, operation)
 
-    def _call(self, api, operation, fn, *args, idempotent=True, expect_body=True,
-              rdt=None, **kwargs):
+    def _call(
+        self, api, operation, fn, *args, idempotent=True, expect_body=True, rdt=None, **kwargs
+    ):
         """Send one operation through the library with pacing and bounded retries."""
         cfg = self.config
         bucket = self.bucket(operation)
@@ -239,8 +252,12 @@ class SpApiClient:
                     self.stats.throttled += 1
                     bucket.drain()
                 retryable = isinstance(
-                    exc, (errors.SpApiThrottledError, errors.SpApiServerError,
-                          errors.SpApiTransportError)
+                    exc,
+                    (
+                        errors.SpApiThrottledError,
+                        errors.SpApiServerError,
+                        errors.SpApiTransportError,
+                    ),
                 ) or getattr(exc, "transient", False)
                 if not retryable:
                     raise
@@ -248,8 +265,12 @@ class SpApiClient:
                     # The request may have been acted upon: never resend blindly.
                     exc.outcome_unknown = True
                     raise type(exc)(
-                        exc.summary, status=exc.status, operation=operation,
-                        errors=exc.errors, request_id=exc.request_id, outcome_unknown=True,
+                        exc.summary,
+                        status=exc.status,
+                        operation=operation,
+                        errors=exc.errors,
+                        request_id=exc.request_id,
+                        outcome_unknown=True,
                     ) from None
                 delay = exc.retry_after
                 if delay is None:
@@ -257,8 +278,11 @@ class SpApiClient:
                 if attempt >= cfg.max_attempts or self._clock() + delay > deadline:
                     raise type(exc)(
                         f"{exc.summary} (gave up after {attempt} attempt(s))",
-                        status=exc.status, operation=operation, errors=exc.errors,
-                        request_id=exc.request_id, outcome_unknown=exc.outcome_unknown,
+                        status=exc.status,
+                        operation=operation,
+                        errors=exc.errors,
+                        request_id=exc.request_id,
+                        outcome_unknown=exc.outcome_unknown,
                     ) from None
                 self.stats.retries += 1
                 self.stats.backoff += delay
@@ -288,8 +312,10 @@ class SpApiClient:
 
     def _create_rdt(self, resources):
         response = self._call(
-            self._tokens, "createRestrictedDataToken",
-            self._tokens.create_restricted_data_token, restrictedResources=resources,
+            self._tokens,
+            "createRestrictedDataToken",
+            self._tokens.create_restricted_data_token,
+            restrictedResources=resources,
         )
         token = response.body.get("restrictedDataToken")
         if not token or not isinstance(token, str):
@@ -311,7 +337,8 @@ class SpApiClient:
                 return entry[0]
         resources = [
             {"method": method, "path": path, "dataElements": list(elements)}
-            if elements else {"method": method, "path": path}
+            if elements
+            else {"method": method, "path": path}
             for method, path, elements in key
         ]
         token, expires_in = self._create_rdt(resources)
@@ -323,7 +350,8 @@ class SpApiClient:
 
     def get_marketplace_participations(self):
         response = self._call(
-            self._sellers, "getMarketplaceParticipations",
+            self._sellers,
+            "getMarketplaceParticipations",
             self._sellers.get_marketplace_participation,
         )
         payload = response.body.get("payload")
@@ -355,9 +383,16 @@ class SpApiClient:
 
     # --- Orders v2026-01-01 -----------------------------------------------------------
 
-    def search_orders(self, last_updated_after, marketplace_ids, last_updated_before=None,
-                      fulfilled_by=None, fulfillment_statuses=None,
-                      included_data=const.ORDER_INCLUDED_DATA, page_size=100):
+    def search_orders(
+        self,
+        last_updated_after,
+        marketplace_ids,
+        last_updated_before=None,
+        fulfilled_by=None,
+        fulfillment_statuses=None,
+        included_data=const.ORDER_INCLUDED_DATA,
+        page_size=100,
+    ):
         """Yield :class:`Page` objects of raw v2026 orders, following nextToken."""
         if not marketplace_ids:
             raise ValueError("marketplace_ids is required")
@@ -380,14 +415,13 @@ class SpApiClient:
             query = dict(params)
             if token:
                 query["paginationToken"] = token
-            response = self._call(
-                self._orders, "searchOrders", self._orders.search_orders, **query
-            )
+            response = self._call(self._orders, "searchOrders", self._orders.search_orders, **query)
             body = response.body
             orders = body.get("orders")
             if not isinstance(orders, list):
                 raise errors.SpApiResponseError(
-                    "missing required field 'orders' (a list)", operation="searchOrders",
+                    "missing required field 'orders' (a list)",
+                    operation="searchOrders",
                     request_id=response.request_id,
                 )
             pagination = body.get("pagination") or {}
@@ -406,13 +440,12 @@ class SpApiClient:
 
     def get_order(self, order_id, included_data=const.ORDER_INCLUDED_DATA):
         kwargs = {"includedData": list(included_data)} if included_data else {}
-        response = self._call(
-            self._orders, "getOrder", self._orders.get_order, order_id, **kwargs
-        )
+        response = self._call(self._orders, "getOrder", self._orders.get_order, order_id, **kwargs)
         order = response.body.get("order")
         if not isinstance(order, dict):
             raise errors.SpApiResponseError(
-                "missing required field 'order'", operation="getOrder",
+                "missing required field 'order'",
+                operation="getOrder",
                 request_id=response.request_id,
             )
         return order
@@ -431,22 +464,34 @@ class SpApiClient:
         while True:
             kwargs = {"NextToken": token} if token else {}
             response = self._call(
-                self._orders_v0, "getOrderItems", self._orders_v0.get_order_items, order_id,
-                rdt=self._V0_RDT, **kwargs,
+                self._orders_v0,
+                "getOrderItems",
+                self._orders_v0.get_order_items,
+                order_id,
+                rdt=self._V0_RDT,
+                **kwargs,
             )
             payload = response.body.get("payload")
             if not isinstance(payload, dict) or not isinstance(payload.get("OrderItems"), list):
                 raise errors.SpApiResponseError(
                     f"missing required field 'payload.OrderItems' for order {order_id}",
-                    operation="getOrderItems", request_id=response.request_id,
+                    operation="getOrderItems",
+                    request_id=response.request_id,
                 )
             items.extend(payload["OrderItems"])
             token = payload.get("NextToken")
             if not token:
                 return items
 
-    def search_orders_v0(self, last_updated_after, marketplace_ids, last_updated_before=None,
-                         fulfillment_channels=None, order_statuses=None, page_size=100):
+    def search_orders_v0(
+        self,
+        last_updated_after,
+        marketplace_ids,
+        last_updated_before=None,
+        fulfillment_channels=None,
+        order_statuses=None,
+        page_size=100,
+    ):
         """Yield :class:`Page` objects of raw v0 orders (with ``OrderItems`` attached
         and PII obtained with a Restricted Data Token)."""
         if not marketplace_ids:
@@ -469,13 +514,17 @@ class SpApiClient:
             if token:
                 query["NextToken"] = token
             response = self._call(
-                self._orders_v0, "getOrders", self._orders_v0.get_orders,
-                rdt=self._V0_RDT, **query,
+                self._orders_v0,
+                "getOrders",
+                self._orders_v0.get_orders,
+                rdt=self._V0_RDT,
+                **query,
             )
             payload = response.body.get("payload")
             if not isinstance(payload, dict) or not isinstance(payload.get("Orders"), list):
                 raise errors.SpApiResponseError(
-                    "missing required field 'payload.Orders'", operation="getOrders",
+                    "missing required field 'payload.Orders'",
+                    operation="getOrders",
                     request_id=response.request_id,
                 )
             orders = []
@@ -504,7 +553,8 @@ class SpApiClient:
         payload = response.body.get("payload")
         if not isinstance(payload, dict) or not payload.get("AmazonOrderId"):
             raise errors.SpApiResponseError(
-                "missing required field 'payload.AmazonOrderId'", operation="getOrder",
+                "missing required field 'payload.AmazonOrderId'",
+                operation="getOrder",
                 request_id=response.request_id,
             )
         order = dict(payload)
@@ -513,9 +563,19 @@ class SpApiClient:
 
     # --- Shipments ------------------------------------------------------------------------
 
-    def confirm_shipment(self, order_id, *, marketplace_id, package_reference_id, carrier_code,
-                         carrier_name=None, tracking_number, ship_date, items,
-                         shipping_method=None):
+    def confirm_shipment(
+        self,
+        order_id,
+        *,
+        marketplace_id,
+        package_reference_id,
+        carrier_code,
+        carrier_name=None,
+        tracking_number,
+        ship_date,
+        items,
+        shipping_method=None,
+    ):
         """Confirm one package of an MFN order. Not retried after it may have been
         received: a timeout/reset then raises SpApiTransportError(outcome_unknown=True)."""
         code = _CARRIERS.get((carrier_code or "").strip().lower())
@@ -536,9 +596,14 @@ class SpApiClient:
         if shipping_method:
             package["shippingMethod"] = shipping_method
         self._call(
-            self._orders_v0, "confirmShipment", self._orders_v0.confirm_shipment, order_id,
-            idempotent=False, expect_body=False,
-            marketplaceId=marketplace_id, packageDetail=package,
+            self._orders_v0,
+            "confirmShipment",
+            self._orders_v0.confirm_shipment,
+            order_id,
+            idempotent=False,
+            expect_body=False,
+            marketplaceId=marketplace_id,
+            packageDetail=package,
         )
 
     # --- Feeds -------------------------------------------------------------------------------
@@ -553,9 +618,15 @@ class SpApiClient:
 
     def create_feed_document(self, content_type):
         response = self._call(
-            self._feeds, "createFeedDocument",
-            functools.partial(self._raw, self._feeds, "POST", "/feeds/2021-06-30/documents",
-                              data={"contentType": content_type}),
+            self._feeds,
+            "createFeedDocument",
+            functools.partial(
+                self._raw,
+                self._feeds,
+                "POST",
+                "/feeds/2021-06-30/documents",
+                data={"contentType": content_type},
+            ),
         )
         body = response.body
         if not body.get("feedDocumentId") or not body.get("url"):
@@ -576,7 +647,8 @@ class SpApiClient:
                     if response.status_code >= 300:
                         raise errors.SpApiError(
                             "document storage refused the request",
-                            status=response.status_code, operation=operation,
+                            status=response.status_code,
+                            operation=operation,
                         )
                     return response
                 error = errors.SpApiServerError(
@@ -596,15 +668,22 @@ class SpApiClient:
         if isinstance(content, str):
             content = content.encode("utf-8")
         self._plain_http(
-            "uploadFeedDocument", "PUT", upload_url, content=content,
+            "uploadFeedDocument",
+            "PUT",
+            upload_url,
+            content=content,
             headers={"Content-Type": content_type},
         )
 
     def create_feed(self, feed_type, marketplace_ids, input_feed_document_id):
         response = self._call(
-            self._feeds, "createFeed",
+            self._feeds,
+            "createFeed",
             functools.partial(
-                self._raw, self._feeds, "POST", "/feeds/2021-06-30/feeds",
+                self._raw,
+                self._feeds,
+                "POST",
+                "/feeds/2021-06-30/feeds",
                 data={
                     "feedType": feed_type,
                     "marketplaceIds": list(marketplace_ids),
@@ -628,7 +707,8 @@ class SpApiClient:
     def get_feed_document(self, document_id):
         path = fill_query_params("/feeds/2021-06-30/documents/{}", document_id)
         response = self._call(
-            self._feeds, "getFeedDocument",
+            self._feeds,
+            "getFeedDocument",
             functools.partial(self._raw, self._feeds, "GET", path),
         )
         if not response.body.get("url"):

@@ -129,6 +129,4 @@ class OrderParseError(ValueError):
         self.order_id = order_id or "<unknown>"
         self.field = field
         self.problem = problem
-        super().__init__(
-            redact(f"Amazon order {self.order_id}: field '{field}': {problem}")
-        )
+        super().__init__(redact(f"Amazon order {self.order_id}: field '{field}': {problem}"))

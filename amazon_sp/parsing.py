@@ -237,10 +237,16 @@ def _parse_item_v2026(ctx, raw, index, order_status):
     unit_price = ctx.money(price.get("unitPrice"), f"{path}.product.price.unitPrice")
 
     amounts = {
-        "item_price": ZERO, "item_tax": ZERO, "shipping_price": ZERO, "shipping_tax": ZERO,
-        "shipping_discount": ZERO, "shipping_discount_tax": ZERO,
-        "promotion_discount": ZERO, "promotion_discount_tax": ZERO,
-        "gift_wrap_price": ZERO, "gift_wrap_tax": ZERO,
+        "item_price": ZERO,
+        "item_tax": ZERO,
+        "shipping_price": ZERO,
+        "shipping_tax": ZERO,
+        "shipping_discount": ZERO,
+        "shipping_discount_tax": ZERO,
+        "promotion_discount": ZERO,
+        "promotion_discount_tax": ZERO,
+        "gift_wrap_price": ZERO,
+        "gift_wrap_tax": ZERO,
     }
     proceeds = ctx.obj(raw, "proceeds", f"{path}.proceeds")
     has_item_line = False
@@ -294,9 +300,7 @@ def _parse_item_v2026(ctx, raw, index, order_status):
         amounts["item_price"] = unit_price * qty
 
     fulfillment = ctx.obj(raw, "fulfillment", f"{path}.fulfillment") or {}
-    shipped = ctx.integer(
-        fulfillment, "quantityFulfilled", f"{path}.fulfillment.quantityFulfilled"
-    )
+    shipped = ctx.integer(fulfillment, "quantityFulfilled", f"{path}.fulfillment.quantityFulfilled")
     unshipped = ctx.integer(
         fulfillment, "quantityUnfulfilled", f"{path}.fulfillment.quantityUnfulfilled"
     )
@@ -390,8 +394,7 @@ def parse_order(raw):
         buyer = Buyer(
             name=ctx.text(buyer_raw, "buyerName", "buyer.buyerName") or None,
             email=ctx.text(buyer_raw, "buyerEmail", "buyer.buyerEmail") or None,
-            company_name=ctx.text(buyer_raw, "buyerCompanyName", "buyer.buyerCompanyName")
-            or None,
+            company_name=ctx.text(buyer_raw, "buyerCompanyName", "buyer.buyerCompanyName") or None,
             purchase_order_number=ctx.text(
                 buyer_raw, "buyerPurchaseOrderNumber", "buyer.buyerPurchaseOrderNumber"
             )
@@ -497,8 +500,10 @@ def _parse_item_v0(ctx, raw, index, status):
         ctx.fail(f"{path}.QuantityShipped", f"shipped {shipped} exceeds ordered {qty}")
     amounts = {}
     for field_name, key in (
-        ("item_price", "ItemPrice"), ("item_tax", "ItemTax"),
-        ("shipping_price", "ShippingPrice"), ("shipping_tax", "ShippingTax"),
+        ("item_price", "ItemPrice"),
+        ("item_tax", "ItemTax"),
+        ("shipping_price", "ShippingPrice"),
+        ("shipping_tax", "ShippingTax"),
         ("shipping_discount", "ShippingDiscount"),
         ("shipping_discount_tax", "ShippingDiscountTax"),
         ("promotion_discount", "PromotionDiscount"),
@@ -576,9 +581,7 @@ def parse_order_v0(raw):
         ctx.currency = _first_currency(raw, "Amount", "CurrencyCode")
     purchase_date = ctx.date(raw, "PurchaseDate", "PurchaseDate")
     last_update = ctx.date(raw, "LastUpdateDate", "LastUpdateDate")
-    items = tuple(
-        _parse_item_v0(ctx, item, index, status) for index, item in enumerate(items_raw)
-    )
+    items = tuple(_parse_item_v0(ctx, item, index, status) for index, item in enumerate(items_raw))
     buyer_info = ctx.obj(raw, "BuyerInfo", "BuyerInfo") or {}
     tax_info = ctx.obj(buyer_info, "BuyerTaxInfo", "BuyerInfo.BuyerTaxInfo") or {}
     company = ctx.text(tax_info, "CompanyLegalName", "BuyerInfo.BuyerTaxInfo.CompanyLegalName")
@@ -596,9 +599,7 @@ def parse_order_v0(raw):
             or None,
         )
     registrations = []
-    for tc in ctx.lst(
-        tax_info, "TaxClassifications", "BuyerInfo.BuyerTaxInfo.TaxClassifications"
-    ):
+    for tc in ctx.lst(tax_info, "TaxClassifications", "BuyerInfo.BuyerTaxInfo.TaxClassifications"):
         if isinstance(tc, dict) and tc.get("Value"):
             registrations.append(
                 TaxRegistration(
@@ -630,8 +631,9 @@ def parse_order_v0(raw):
         total=total,
         items=items,
         buyer=buyer,
-        recipient=_address_v0(ctx, ctx.obj(raw, "ShippingAddress", "ShippingAddress"),
-                              "ShippingAddress"),
+        recipient=_address_v0(
+            ctx, ctx.obj(raw, "ShippingAddress", "ShippingAddress"), "ShippingAddress"
+        ),
         is_business=is_business,
         is_prime=raw.get("IsPrime") is True,
         seller_order_id=ctx.text(raw, "SellerOrderId", "SellerOrderId"),

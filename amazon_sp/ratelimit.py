@@ -53,8 +53,9 @@ class TokenBucket:
     queued; each caller sleeps until its reserved token has been refilled.
     """
 
-    def __init__(self, rate, burst, *, initial=None, margin=0.0, clock=time.monotonic,
-                 sleep=time.sleep):
+    def __init__(
+        self, rate, burst, *, initial=None, margin=0.0, clock=time.monotonic, sleep=time.sleep
+    ):
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         self.rate = float(rate)

@@ -48,8 +48,9 @@ def make_client(srv, **overrides):
     }
     options.update(overrides)
     # Quick jitter keeps retry tests short; sleeping and timing stay real.
-    return SpApiClient(ClientConfig(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, **options),
-                       rng=lambda: 0.05)
+    return SpApiClient(
+        ClientConfig(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, **options), rng=lambda: 0.05
+    )
 
 
 def marketplaces(client):
@@ -67,8 +68,9 @@ def all_orders(client, srv, **kwargs):
 
 def an_unshipped_mfn_order(client, srv, min_units=2):
     ids = marketplaces(client)
-    for page in client.search_orders(since(srv), ids, fulfilled_by=["MERCHANT"],
-                                     fulfillment_statuses=["UNSHIPPED"]):
+    for page in client.search_orders(
+        since(srv), ids, fulfilled_by=["MERCHANT"], fulfillment_statuses=["UNSHIPPED"]
+    ):
         for raw in page.raw_orders:
             order = parse_order(raw)
             if sum(i.quantity_ordered for i in order.items) >= min_units:
@@ -103,8 +105,15 @@ def test_credentials_never_come_from_environment(sandbox, monkeypatch, tmp_path)
     sandbox.set_credentials(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN)
     with make_client(sandbox) as client:
         assert marketplaces(client)
-    with SpApiClient(ClientConfig(CLIENT_ID, "wrong-secret-value", REFRESH_TOKEN,
-                                  endpoint=sandbox.url, lwa_endpoint=sandbox.lwa_url)) as bad:
+    with SpApiClient(
+        ClientConfig(
+            CLIENT_ID,
+            "wrong-secret-value",
+            REFRESH_TOKEN,
+            endpoint=sandbox.url,
+            lwa_endpoint=sandbox.lwa_url,
+        )
+    ) as bad:
         with pytest.raises(errors.SpApiAuthError) as info:
             bad.get_marketplace_participations()
     assert "wrong-secret-value" not in str(info.value) and "LWA" in str(info.value)
@@ -145,8 +154,11 @@ def test_get_order_and_included_data(sandbox):
 def test_v0_sync_uses_one_rdt_and_matches_v2026(sandbox):
     with make_client(sandbox) as client:
         ids = marketplaces(client)
-        v0 = [o for p in client.search_orders_v0(since(sandbox), ids, page_size=50)
-              for o in p.raw_orders]
+        v0 = [
+            o
+            for p in client.search_orders_v0(since(sandbox), ids, page_size=50)
+            for o in p.raw_orders
+        ]
         v2026 = {o["orderId"]: parse_order(o) for o in all_orders(client, sandbox)}
         single = client.get_order_v0(v0[0]["AmazonOrderId"])
     assert client.stats.by_operation["createRestrictedDataToken"] == 1
@@ -160,21 +172,40 @@ def test_v0_sync_uses_one_rdt_and_matches_v2026(sandbox):
         other = v2026[order.order_id]
         assert order.source == "v0"
         assert (order.status, order.channel, order.currency, order.total) == (
-            other.status, other.channel, other.currency, other.total)
+            other.status,
+            other.channel,
+            other.currency,
+            other.total,
+        )
         assert order.recipient == other.recipient
         for mine, theirs in zip(order.items, other.items, strict=True):
-            assert (mine.item_price, mine.item_tax, mine.shipping_price,
-                    mine.promotion_discount, mine.gift_wrap_price) == (
-                theirs.item_price, theirs.item_tax, theirs.shipping_price,
-                theirs.promotion_discount, theirs.gift_wrap_price)
+            assert (
+                mine.item_price,
+                mine.item_tax,
+                mine.shipping_price,
+                mine.promotion_discount,
+                mine.gift_wrap_price,
+            ) == (
+                theirs.item_price,
+                theirs.item_tax,
+                theirs.shipping_price,
+                theirs.promotion_discount,
+                theirs.gift_wrap_price,
+            )
 
 
 def test_create_restricted_data_token_public(sandbox):
     with make_client(sandbox) as client:
         order_id = all_orders(client, sandbox)[0]["orderId"]
         token = client.create_restricted_data_token(
-            [{"method": "GET", "path": f"/orders/v0/orders/{order_id}/address",
-              "dataElements": ["shippingAddress"]}])
+            [
+                {
+                    "method": "GET",
+                    "path": f"/orders/v0/orders/{order_id}/address",
+                    "dataElements": ["shippingAddress"],
+                }
+            ]
+        )
     assert token.startswith("Atz.sprdt|")
 
 
@@ -263,8 +294,11 @@ def test_give_up_after_the_bound_with_typed_errors(sandbox):
 def test_bad_request_is_not_retried(sandbox):
     with make_client(sandbox) as client:
         with pytest.raises(errors.SpApiBadRequestError) as info:
-            list(client.search_orders(since(sandbox), marketplaces(client),
-                                      last_updated_before=sandbox.state.now()))
+            list(
+                client.search_orders(
+                    since(sandbox), marketplaces(client), last_updated_before=sandbox.state.now()
+                )
+            )
     assert client.stats.retries == 0 and info.value.status == 400
     assert "InvalidInput" in str(info.value)
 
@@ -318,10 +352,15 @@ def test_connection_reset_and_slow_response_retried_for_reads(sandbox):
 
 def _ship(client, order, package, items, **extra):
     client.confirm_shipment(
-        order.order_id, marketplace_id=order.marketplace_id, package_reference_id=package,
-        carrier_code=extra.pop("carrier_code", "DHL"), tracking_number=f"TRK{package}",
+        order.order_id,
+        marketplace_id=order.marketplace_id,
+        package_reference_id=package,
+        carrier_code=extra.pop("carrier_code", "DHL"),
+        tracking_number=f"TRK{package}",
         ship_date=extra.pop("ship_date", None) or order.purchase_date + timedelta(hours=3),
-        items=items, **extra)
+        items=items,
+        **extra,
+    )
 
 
 def test_confirm_shipment_partial_then_full(sandbox):
@@ -331,8 +370,9 @@ def test_confirm_shipment_partial_then_full(sandbox):
         _ship(client, order, "1", [(first.item_id, 1)], carrier_code="My Local Courier")
         partial = parse_order(client.get_order(order.order_id))
         assert partial.status == const.STATUS_PARTIALLY_SHIPPED
-        remaining = [(first.item_id, first.quantity_ordered - 1)] if (
-            first.quantity_ordered > 1) else []
+        remaining = (
+            [(first.item_id, first.quantity_ordered - 1)] if (first.quantity_ordered > 1) else []
+        )
         remaining += [(i.item_id, i.quantity_ordered) for i in rest]
         _ship(client, order, "2", remaining, shipping_method="Paket")
         full = parse_order(client.get_order(order.order_id))
@@ -350,8 +390,9 @@ def test_confirm_shipment_timeout_after_effect_is_outcome_unknown(sandbox):
     with make_client(sandbox, timeout=0.7) as client:
         order = an_unshipped_mfn_order(client, sandbox, min_units=1)
         items = [(i.item_id, i.quantity_ordered) for i in order.items]
-        sandbox.faults.add(operation="confirmShipment", kind="slow", delay=2.0, count=1,
-                           after_effect=True)
+        sandbox.faults.add(
+            operation="confirmShipment", kind="slow", delay=2.0, count=1, after_effect=True
+        )
         with pytest.raises(errors.SpApiTransportError) as info:
             _ship(client, order, "11", items)
         assert info.value.outcome_unknown and "check the outcome" in str(info.value)
@@ -389,19 +430,38 @@ def test_feed_round_trip(sandbox):
         content_type = "application/json; charset=UTF-8"
         document_id, url = client.create_feed_document(content_type)
         feed = {
-            "header": {"sellerId": sandbox.scenario.seller["sellerId"], "version": "2.0",
-                       "issueLocale": "en_US"},
+            "header": {
+                "sellerId": sandbox.scenario.seller["sellerId"],
+                "version": "2.0",
+                "issueLocale": "en_US",
+            },
             "messages": [
-                {"messageId": 1, "sku": sku, "operationType": "PATCH",
-                 "productType": "PRODUCT",
-                 "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability",
-                              "value": [{"fulfillment_channel_code": "DEFAULT",
-                                         "quantity": 7}]}]},
-                {"messageId": 2, "sku": "NO-SUCH-SKU-XYZ", "operationType": "PATCH",
-                 "productType": "PRODUCT",
-                 "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability",
-                              "value": [{"fulfillment_channel_code": "DEFAULT",
-                                         "quantity": 1}]}]},
+                {
+                    "messageId": 1,
+                    "sku": sku,
+                    "operationType": "PATCH",
+                    "productType": "PRODUCT",
+                    "patches": [
+                        {
+                            "op": "replace",
+                            "path": "/attributes/fulfillment_availability",
+                            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 7}],
+                        }
+                    ],
+                },
+                {
+                    "messageId": 2,
+                    "sku": "NO-SUCH-SKU-XYZ",
+                    "operationType": "PATCH",
+                    "productType": "PRODUCT",
+                    "patches": [
+                        {
+                            "op": "replace",
+                            "path": "/attributes/fulfillment_availability",
+                            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 1}],
+                        }
+                    ],
+                },
             ],
         }
         client.upload_feed_document(url, json.dumps(feed).encode(), content_type)
@@ -448,9 +508,15 @@ def test_no_secret_in_logs(sandbox, caplog):
                     secrets.add(body["access_token"])
                 secrets.update(token for token, _ in client._rdt_cache.values())
                 with pytest.raises(errors.SpApiAuthError) as info:
-                    with SpApiClient(ClientConfig(CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN,
-                                                  endpoint=sandbox.url,
-                                                  lwa_endpoint=sandbox.url + "/nowhere")) as c:
+                    with SpApiClient(
+                        ClientConfig(
+                            CLIENT_ID,
+                            CLIENT_SECRET,
+                            REFRESH_TOKEN,
+                            endpoint=sandbox.url,
+                            lwa_endpoint=sandbox.url + "/nowhere",
+                        )
+                    ) as c:
                         c.get_marketplace_participations()
     finally:
         library_logger.setLevel(old_level)

@@ -48,8 +48,15 @@ def _load_examples():
                 for status, response in op["responses"].items():
                     for example in (response.get("x-amzn-api-sandbox") or {}).get("static", []):
                         found.append(
-                            (model, op["operationId"], method.upper(), path, int(status),
-                             example.get("request", {}), example.get("response"))
+                            (
+                                model,
+                                op["operationId"],
+                                method.upper(),
+                                path,
+                                int(status),
+                                example.get("request", {}),
+                                example.get("response"),
+                            )
                         )
     return found
 
@@ -77,18 +84,27 @@ class ReplayServer:
         self.requests.append((request.method, request.path, dict(request.args.lists())))
         if request.path == "/auth/o2/token":
             return Response(
-                json.dumps({"access_token": "Atza|replay-token", "token_type": "bearer",
-                            "expires_in": 3600}),
+                json.dumps(
+                    {
+                        "access_token": "Atza|replay-token",
+                        "token_type": "bearer",
+                        "expires_in": 3600,
+                    }
+                ),
                 content_type="application/json",
             )
         for (method, pattern), (status, body) in self.routes.items():
             if method == request.method and re.match(pattern, request.path):
                 text = "" if body is None or status == 204 else json.dumps(body)
                 headers = {"x-amzn-RequestId": "replay", "x-amzn-RateLimit-Limit": "50"}
-                return Response(text, status=status, content_type="application/json",
-                                headers=headers)
-        return Response(json.dumps({"errors": [{"code": "NotFound", "message": request.path}]}),
-                        status=404, content_type="application/json")
+                return Response(
+                    text, status=status, content_type="application/json", headers=headers
+                )
+        return Response(
+            json.dumps({"errors": [{"code": "NotFound", "message": request.path}]}),
+            status=404,
+            content_type="application/json",
+        )
 
     def close(self):
         self._server.shutdown()
@@ -106,14 +122,23 @@ def replay():
 def client(replay):
     replay.routes.clear()
     cfg = ClientConfig(
-        "amzn1.application-oa2-client.replay", "replay-secret-1234", "Atzr|replay-refresh",
-        endpoint=replay.url, lwa_endpoint=replay.url + "/auth/o2/token",
-        max_attempts=2, max_retry_seconds=2,
+        "amzn1.application-oa2-client.replay",
+        "replay-secret-1234",
+        "Atzr|replay-refresh",
+        endpoint=replay.url,
+        lwa_endpoint=replay.url + "/auth/o2/token",
+        max_attempts=2,
+        max_retry_seconds=2,
     )
     with SpApiClient(cfg) as api:
         # Replay answers say 50 req/s: don't let the documented (slow) rates pace us.
-        for operation in ("searchOrders", "getOrders", "getMarketplaceParticipations",
-                          "createFeed", "getFeedDocument"):
+        for operation in (
+            "searchOrders",
+            "getOrders",
+            "getMarketplaceParticipations",
+            "createFeed",
+            "getFeedDocument",
+        ):
             api.bucket(operation).set_rate(50)
         yield api
 
@@ -143,8 +168,10 @@ def _run(client, replay, example):
     if op in ("getOrders", "getOrder", "getOrderItems"):
         other = {}
         for entry in EXAMPLES:
-            if entry[0] == model and entry[4] == 200 and entry[1] in (
-                "getOrderItems", "createRestrictedDataToken"
+            if (
+                entry[0] == model
+                and entry[4] == 200
+                and entry[1] in ("getOrderItems", "createRestrictedDataToken")
             ):
                 other.setdefault(entry[1], entry)
         rdt = next(e for e in EXAMPLES if e[1] == "createRestrictedDataToken" and e[4] == 200)
@@ -153,10 +180,10 @@ def _run(client, replay, example):
         if op != "getOrderItems":
             # Amazon's only getOrderItems example belongs to order 902-1845936-5435065:
             # other example orders get an empty item list rather than foreign items.
-            replay.route("GET", items[3].replace("{orderId}", "902-1845936-5435065"), 200,
-                         items[6])
-            replay.route("GET", items[3], 200, {"payload": {"AmazonOrderId": "x",
-                                                            "OrderItems": []}})
+            replay.route("GET", items[3].replace("{orderId}", "902-1845936-5435065"), 200, items[6])
+            replay.route(
+                "GET", items[3], 200, {"payload": {"AmazonOrderId": "x", "OrderItems": []}}
+            )
         order_id = "902-1845936-5435065"
         if op == "getOrders":
             page = next(iter(client.search_orders_v0(since, ["ATVPDKIKX0DER"])))
@@ -171,18 +198,19 @@ def _run(client, replay, example):
         payload = _param(request, "body")
         package = payload["packageDetail"]
         client.confirm_shipment(
-            "902-1106328-1059050", marketplace_id=payload["marketplaceId"],
+            "902-1106328-1059050",
+            marketplace_id=payload["marketplaceId"],
             package_reference_id=package["packageReferenceId"],
-            carrier_code=package["carrierCode"], carrier_name=package.get("carrierName"),
-            tracking_number=package["trackingNumber"], ship_date=package["shipDate"],
+            carrier_code=package["carrierCode"],
+            carrier_name=package.get("carrierName"),
+            tracking_number=package["trackingNumber"],
+            ship_date=package["shipDate"],
             items=[(i["orderItemId"], i["quantity"]) for i in package["orderItems"]],
             shipping_method=package.get("shippingMethod"),
         )
         return None
     if op == "createRestrictedDataToken":
-        return client.create_restricted_data_token(
-            _param(request, "body")["restrictedResources"]
-        )
+        return client.create_restricted_data_token(_param(request, "body")["restrictedResources"])
     if op == "getMarketplaceParticipations":
         return client.get_marketplace_participations()
     if op == "createFeedDocument":

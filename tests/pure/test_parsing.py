@@ -46,9 +46,7 @@ def test_v2026_examples_parse():
         assert order.purchase_date.tzinfo is None
         assert order.items and all(isinstance(i.item_price, Decimal) for i in order.items)
         # Amazon's examples keep grandTotal = sum of the items' proceeds.
-        total = sum(
-            Decimal(i["proceeds"]["proceedsTotal"]["amount"]) for i in raw["orderItems"]
-        )
+        total = sum(Decimal(i["proceeds"]["proceedsTotal"]["amount"]) for i in raw["orderItems"])
         assert order.total == total
 
 
@@ -90,7 +88,9 @@ def test_v0_examples_parse():
     assert parsed.total == Decimal("11.01") and parsed.currency == "USD"
     item = parsed.items[0]
     assert (item.item_price, item.item_tax, item.unit_price) == (
-        Decimal("10.00"), Decimal("1.01"), Decimal("10.00"),
+        Decimal("10.00"),
+        Decimal("1.01"),
+        Decimal("10.00"),
     )
     for response in _examples("ordersV0.json", "getOrders", "200"):
         for raw in response["payload"]["Orders"]:
@@ -117,25 +117,38 @@ def _de_order():
         "buyer": {"buyerName": "Jörg Müller", "buyerCompanyName": "Müller GmbH"},
         "recipient": {
             "deliveryAddress": {
-                "name": "Jörg Müller", "addressLine1": "Hauptstr. 1", "city": "Köln",
-                "postalCode": "50667", "countryCode": "DE", "addressType": "COMMERCIAL",
+                "name": "Jörg Müller",
+                "addressLine1": "Hauptstr. 1",
+                "city": "Köln",
+                "postalCode": "50667",
+                "countryCode": "DE",
+                "addressType": "COMMERCIAL",
             }
         },
         "tax": {
             "taxRegistrations": [
-                {"entityType": "BUYER", "taxRegistrationType": "VAT",
-                 "taxRegistrationNumber": "DE123456789", "legalName": "Müller GmbH"}
+                {
+                    "entityType": "BUYER",
+                    "taxRegistrationType": "VAT",
+                    "taxRegistrationNumber": "DE123456789",
+                    "legalName": "Müller GmbH",
+                }
             ]
         },
         "proceeds": {"grandTotal": _money("57.48")},
-        "fulfillment": {"fulfillmentStatus": "PARTIALLY_SHIPPED", "fulfilledBy": "MERCHANT",
-                        "fulfillmentServiceLevel": "STANDARD"},
+        "fulfillment": {
+            "fulfillmentStatus": "PARTIALLY_SHIPPED",
+            "fulfilledBy": "MERCHANT",
+            "fulfillmentServiceLevel": "STANDARD",
+        },
         "orderItems": [
             {
                 "orderItemId": "11111111111111",
                 "quantityOrdered": 3,
                 "product": {
-                    "asin": "B000000001", "title": "Tasse", "sellerSku": "MUG-1",
+                    "asin": "B000000001",
+                    "title": "Tasse",
+                    "sellerSku": "MUG-1",
                     "price": {"unitPrice": _money("19.99")},
                     "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"},
                 },
@@ -145,24 +158,32 @@ def _de_order():
                         {"type": "ITEM", "subtotal": _money("59.97")},
                         {"type": "SHIPPING", "subtotal": _money("4.99")},
                         {"type": "GIFT_WRAP", "subtotal": _money("2.50")},
-                        {"type": "DISCOUNT", "subtotal": _money("-9.98"),
-                         "detailedBreakdowns": [
-                             {"subtype": "ITEM", "value": _money("-5.00")},
-                             {"subtype": "SHIPPING", "value": _money("-4.98")},
-                         ]},
-                        {"type": "TAX", "subtotal": _money("10.77"),
-                         "detailedBreakdowns": [
-                             {"subtype": "ITEM", "value": _money("9.58")},
-                             {"subtype": "SHIPPING", "value": _money("0.79")},
-                             {"subtype": "GIFT_WRAP", "value": _money("0.40")},
-                         ]},
+                        {
+                            "type": "DISCOUNT",
+                            "subtotal": _money("-9.98"),
+                            "detailedBreakdowns": [
+                                {"subtype": "ITEM", "value": _money("-5.00")},
+                                {"subtype": "SHIPPING", "value": _money("-4.98")},
+                            ],
+                        },
+                        {
+                            "type": "TAX",
+                            "subtotal": _money("10.77"),
+                            "detailedBreakdowns": [
+                                {"subtype": "ITEM", "value": _money("9.58")},
+                                {"subtype": "SHIPPING", "value": _money("0.79")},
+                                {"subtype": "GIFT_WRAP", "value": _money("0.40")},
+                            ],
+                        },
                     ],
                 },
                 "promotion": {"breakdowns": [{"promotionId": "PROMO-5"}]},
                 "fulfillment": {
-                    "quantityFulfilled": 1, "quantityUnfulfilled": 1,
-                    "packing": {"giftOption": {"giftMessage": "Alles Gute!",
-                                               "giftWrapLevel": "Classic"}},
+                    "quantityFulfilled": 1,
+                    "quantityUnfulfilled": 1,
+                    "packing": {
+                        "giftOption": {"giftMessage": "Alles Gute!", "giftWrapLevel": "Classic"}
+                    },
                 },
             }
         ],
@@ -218,19 +239,31 @@ def test_missing_optional_data_gives_defaults():
         (lambda o: o.pop("orderItems"), "orderItems"),
         (lambda o: o["orderItems"][0].pop("orderItemId"), "orderItems[0].orderItemId"),
         (lambda o: o["orderItems"][0].pop("quantityOrdered"), "orderItems[0].quantityOrdered"),
-        (lambda o: o["orderItems"][0]["product"]["price"]["unitPrice"].__setitem__(
-            "amount", "12,5"), "orderItems[0].product.price.unitPrice.amount"),
+        (
+            lambda o: o["orderItems"][0]["product"]["price"]["unitPrice"].__setitem__(
+                "amount", "12,5"
+            ),
+            "orderItems[0].product.price.unitPrice.amount",
+        ),
         (lambda o: o["proceeds"]["grandTotal"].__setitem__("amount", 12.5j), "proceeds.grandTotal"),
-        (lambda o: o["orderItems"][0]["proceeds"]["breakdowns"][1]["subtotal"].__setitem__(
-            "currencyCode", "USD"), "orderItems[0].proceeds.breakdowns[1].subtotal.currencyCode"),
+        (
+            lambda o: o["orderItems"][0]["proceeds"]["breakdowns"][1]["subtotal"].__setitem__(
+                "currencyCode", "USD"
+            ),
+            "orderItems[0].proceeds.breakdowns[1].subtotal.currencyCode",
+        ),
         (lambda o: o.__setitem__("createdTime", "yesterday"), "createdTime"),
         (lambda o: o.pop("lastUpdatedTime"), "lastUpdatedTime"),
         (lambda o: o.pop("fulfillment"), "fulfillment.fulfilledBy"),
         (lambda o: o["fulfillment"].__setitem__("fulfilledBy", "ROBOT"), "fulfillment.fulfilledBy"),
-        (lambda o: o["fulfillment"].__setitem__("fulfillmentStatus", "Shipped"),
-         "fulfillment.fulfillmentStatus"),
-        (lambda o: o["orderItems"][0]["fulfillment"].__setitem__("quantityFulfilled", 9),
-         "orderItems[0].fulfillment"),
+        (
+            lambda o: o["fulfillment"].__setitem__("fulfillmentStatus", "Shipped"),
+            "fulfillment.fulfillmentStatus",
+        ),
+        (
+            lambda o: o["orderItems"][0]["fulfillment"].__setitem__("quantityFulfilled", 9),
+            "orderItems[0].fulfillment",
+        ),
     ],
 )
 def test_invalid_orders_raise_with_id_and_field(mutate, field):
@@ -257,22 +290,37 @@ def _v0_order():
         "MarketplaceId": "A1PA6795UKMFR9",
         "IsBusinessOrder": False,
         "IsPrime": True,
-        "BuyerInfo": {"BuyerName": "Zoë", "BuyerEmail": "z@marketplace.amazon.de",
-                      "BuyerTaxInfo": {"CompanyLegalName": "Zoë SARL",
-                                       "TaxClassifications": [{"Name": "VATNumber",
-                                                               "Value": "FR999"}]}},
-        "ShippingAddress": {"Name": "Zoë", "City": "Paris", "CountryCode": "FR",
-                            "AddressType": "Residential"},
+        "BuyerInfo": {
+            "BuyerName": "Zoë",
+            "BuyerEmail": "z@marketplace.amazon.de",
+            "BuyerTaxInfo": {
+                "CompanyLegalName": "Zoë SARL",
+                "TaxClassifications": [{"Name": "VATNumber", "Value": "FR999"}],
+            },
+        },
+        "ShippingAddress": {
+            "Name": "Zoë",
+            "City": "Paris",
+            "CountryCode": "FR",
+            "AddressType": "Residential",
+        },
         "OrderItems": [
             {
-                "ASIN": "B0001", "OrderItemId": "9", "SellerSKU": "SKU-9", "Title": "T",
-                "QuantityOrdered": 3, "QuantityShipped": 1,
+                "ASIN": "B0001",
+                "OrderItemId": "9",
+                "SellerSKU": "SKU-9",
+                "Title": "T",
+                "QuantityOrdered": 3,
+                "QuantityShipped": 1,
                 "ItemPrice": {"CurrencyCode": "EUR", "Amount": "10.00"},
                 "ItemTax": {"CurrencyCode": "EUR", "Amount": "1.60"},
                 "PromotionDiscount": {"CurrencyCode": "EUR", "Amount": "-1.00"},
-                "ConditionId": "Used", "ConditionSubtypeId": "Very Good",
-                "BuyerInfo": {"GiftWrapPrice": {"CurrencyCode": "EUR", "Amount": "2.00"},
-                              "GiftMessageText": "Bon anniversaire"},
+                "ConditionId": "Used",
+                "ConditionSubtypeId": "Very Good",
+                "BuyerInfo": {
+                    "GiftWrapPrice": {"CurrencyCode": "EUR", "Amount": "2.00"},
+                    "GiftMessageText": "Bon anniversaire",
+                },
                 "PromotionIds": ["P1"],
             }
         ],
@@ -300,8 +348,10 @@ def test_v0_fields():
         (lambda o: o.pop("OrderItems"), "OrderItems"),
         (lambda o: o.__setitem__("OrderStatus", "Lost"), "OrderStatus"),
         (lambda o: o["OrderItems"][0].pop("QuantityOrdered"), "OrderItems[0].QuantityOrdered"),
-        (lambda o: o["OrderItems"][0]["ItemTax"].__setitem__("CurrencyCode", "GBP"),
-         "OrderItems[0].ItemTax.CurrencyCode"),
+        (
+            lambda o: o["OrderItems"][0]["ItemTax"].__setitem__("CurrencyCode", "GBP"),
+            "OrderItems[0].ItemTax.CurrencyCode",
+        ),
         (lambda o: o.__setitem__("PurchaseDate", "2026-13-45"), "PurchaseDate"),
     ],
 )
