@@ -279,10 +279,11 @@ class SpApiClient:
                     raise type(exc)(
                         f"{exc.summary} (gave up after {attempt} attempt(s))",
                         status=exc.status,
-                        operation=operation,
+                        operation=exc.operation or operation,
                         errors=exc.errors,
                         request_id=exc.request_id,
                         outcome_unknown=exc.outcome_unknown,
+                        retry_after=exc.retry_after,
                     ) from None
                 self.stats.retries += 1
                 self.stats.backoff += delay

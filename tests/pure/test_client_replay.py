@@ -10,6 +10,7 @@ from Amazon (same response handling), then the parser turns orders into
 import json
 import re
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -69,15 +70,18 @@ class ReplayServer:
 
     def __init__(self):
         self.routes = {}  # (METHOD, regex) -> (status, body or None)
+        self.queued = {}  # (METHOD, regex) -> [(status, body, headers)] served first
         self.requests = []
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def route(self, method, template, status, body):
+    def route(self, method, template, status, body, *, before=()):
+        """``before``: (status, body, headers) answers served once each, first."""
         pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
         self.routes[(method, pattern)] = (status, body)
+        self.queued[(method, pattern)] = list(before)
 
     @Request.application
     def _app(self, request):
@@ -95,6 +99,15 @@ class ReplayServer:
             )
         for (method, pattern), (status, body) in self.routes.items():
             if method == request.method and re.match(pattern, request.path):
+                queue = self.queued.get((method, pattern))
+                if queue:
+                    status, body, extra = queue.pop(0)
+                    return Response(
+                        json.dumps(body),
+                        status=status,
+                        headers=extra,
+                        content_type="application/json",
+                    )
                 text = "" if body is None or status == 204 else json.dumps(body)
                 headers = {"x-amzn-RequestId": "replay", "x-amzn-RateLimit-Limit": "50"}
                 return Response(
@@ -266,3 +279,35 @@ def test_confirm_shipment_body_matches_example(client, replay):
     example = next(e for e in EXAMPLES if e[1] == "confirmShipment" and e[4] == 204)
     _run(client, replay, example)
     assert replay.requests[-1][1] == "/orders/v0/orders/902-1106328-1059050/shipmentConfirmation"
+
+
+def test_retry_after_is_honoured(client, replay):
+    example = next(e for e in EXAMPLES if e[1] == "getFeed" and e[4] == 200)
+    quota = {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota."}]}
+    replay.route(
+        "GET",
+        example[3],
+        200,
+        example[6],
+        before=[(429, quota, {"Retry-After": "1"})],
+    )
+    started = time.monotonic()
+    assert client.get_feed("feedId1") == example[6]
+    assert time.monotonic() - started >= 1.0  # backoff alone would be < 0.6 s
+    assert (client.stats.throttled, client.stats.retries) == (1, 1)
+
+
+def test_lwa_failure_is_typed_and_names_lwa(replay):
+    cfg = ClientConfig(
+        "id",
+        "secret-value-123",
+        "Atzr|refresh-value",
+        endpoint=replay.url,
+        lwa_endpoint=replay.url + "/not-lwa",
+        max_attempts=2,
+    )
+    with SpApiClient(cfg) as api:
+        with pytest.raises(errors.SpApiAuthError) as info:
+            api.get_feed("feedId1")
+    assert info.value.operation == "LWA token" and info.value.status == 404
+    assert "secret-value-123" not in repr(info.value)
