@@ -88,6 +88,9 @@ FOLLOW_UP_STATUSES = {
     CHANNEL_MFN: (STATUS_UNSHIPPED, STATUS_PARTIALLY_SHIPPED, STATUS_SHIPPED, STATUS_CANCELLED),
 }
 
+# Statuses the order search asks Amazon for (the union of the two above).
+SEARCH_STATUSES = (STATUS_UNSHIPPED, STATUS_PARTIALLY_SHIPPED, STATUS_SHIPPED, STATUS_CANCELLED)
+
 # Datasets asked for with each searchOrders/getOrder call.
 ORDER_INCLUDED_DATA = (
     "BUYER",

@@ -2,3 +2,9 @@ from . import amazon_marketplace
 from . import res_company
 from . import amazon_account
 from . import res_config_settings
+from . import amazon_offer
+from . import amazon_order_failure
+from . import amazon_sync_run
+from . import res_partner
+from . import sale_order
+from . import sale_order_line

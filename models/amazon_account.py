@@ -1,17 +1,93 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import hashlib
 import logging
+import re
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import urlsplit
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import html2plaintext
 
-from ..amazon_sp import ClientConfig, SpApiClient, const
+from ..amazon_sp import ClientConfig, SpApiClient, amounts, const, parse_order, parse_order_v0
+from ..amazon_sp import errors as amazon_errors
 from ..amazon_sp.errors import SpApiError
 
 _logger = logging.getLogger(__name__)
 
 SYNC_ENABLED_PARAM = "sale_amazon_connector.sync_enabled"
 CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
+# Advisory lock namespaces (first key of pg_try_advisory_lock) of the syncs of one account.
+SYNC_LOCK_KEYS = {"orders": 0x414D5A01, "pickings": 0x414D5A02}
+
+
+@dataclass
+class SyncOutcome:
+    """What one sync run did (returned by ``_sync_orders``)."""
+
+    counts: Counter = field(default_factory=Counter)
+    errors: list = field(default_factory=list)  # run-level errors (Amazon unreachable...)
+    failures: list = field(default_factory=list)  # "ref: reason" of the orders that failed
+    seen_refs: set = field(default_factory=set)
+    api_calls: int = 0
+    throttled: int = 0
+    started: float = field(default_factory=time.monotonic)
+    caches: dict = field(default_factory=dict)  # countries and states, across pages
+
+
+class PageContext:
+    """Lookups of one page of orders, made in bulk before the orders are applied.
+
+    Partners created while applying an order stay pending until the order's savepoint
+    succeeds: a rolled-back order must not leave a dangling partner in the cache."""
+
+    def __init__(self, caches):
+        self.existing = {}
+        self.failures = {}
+        self.marketplaces = {}
+        self.offers = {}
+        self.partners = {}
+        self.pending_partners = {}
+        self._caches = caches
+
+    def keep_pending(self):
+        self.partners.update(self.pending_partners)
+        self.pending_partners.clear()
+
+    def discard_pending(self):
+        self.pending_partners.clear()
+
+    def country(self, env, code):
+        countries = self._caches.setdefault("countries", {})
+        if code not in countries:
+            countries[code] = (
+                env["res.country"].search([("code", "=", code.upper())], limit=1)
+                if code
+                else env["res.country"]
+            )
+        return countries[code]
+
+    def state(self, env, country, name):
+        if not country or not name:
+            return env["res.country.state"]
+        states = self._caches.setdefault("states", {})
+        key = (country.id, name.strip().lower())
+        if key not in states:
+            states[key] = env["res.country.state"].search(
+                [
+                    ("country_id", "=", country.id),
+                    "|",
+                    ("code", "=ilike", name.strip()),
+                    ("name", "=ilike", name.strip()),
+                ],
+                limit=1,
+            )
+        return states[key]
 
 
 class AmazonAccount(models.Model):
@@ -127,6 +203,52 @@ class AmazonAccount(models.Model):
         help="Orders updated on Amazon after this time (UTC) are synchronized next.",
     )
 
+    # --- Order synchronization: configuration ------------------------------------------------
+    orders_api_version = fields.Selection(
+        [("v2026", "Orders API 2026-01-01"), ("v0", "Orders API v0 (fallback)")],
+        string="Orders API",
+        default="v2026",
+        required=True,
+        help="Orders API 2026-01-01 fetches orders with their items in one call. Use v0 only "
+        "as a fallback: Amazon retires its order reads on 2027-03-27.",
+    )
+    default_product_id = fields.Many2one(
+        "product.product",
+        string="Default Product",
+        default=lambda self: self._default_amazon_product("product_amazon_sale"),
+        help="Product of order lines whose SKU matches no product's internal reference. "
+        "Remap the offer to the right product to fix future orders.",
+    )
+    shipping_product_id = fields.Many2one(
+        "product.product",
+        string="Shipping Product",
+        default=lambda self: self._default_amazon_product("product_amazon_shipping"),
+        help="Product of the shipping lines (and shipping discounts) of Amazon orders.",
+    )
+    gift_wrap_product_id = fields.Many2one(
+        "product.product",
+        string="Gift Wrapping Product",
+        default=lambda self: self._default_amazon_product("product_amazon_gift_wrap"),
+    )
+    promotion_product_id = fields.Many2one(
+        "product.product",
+        string="Promotion Product",
+        default=lambda self: self._default_amazon_product("product_amazon_promotion"),
+        help="Product of the discount lines of Amazon promotions.",
+    )
+    offer_ids = fields.One2many("amazon.offer", "account_id", string="Offers")
+    order_failure_ids = fields.One2many(
+        "amazon.order.failure",
+        "account_id",
+        string="Order Failures",
+        domain=[("state", "=", "open")],
+    )
+    sync_run_ids = fields.One2many("amazon.sync.run", "account_id", string="Sync History")
+    offer_count = fields.Integer(compute="_compute_amazon_counts")
+    order_failure_count = fields.Integer(compute="_compute_amazon_counts")
+    sync_run_count = fields.Integer(compute="_compute_amazon_counts")
+    sale_order_count = fields.Integer(compute="_compute_amazon_counts")
+
     # --- Constraints --------------------------------------------------------------------------
     @api.constrains("sp_api_endpoint", "lwa_endpoint")
     def _check_endpoints(self):
@@ -211,6 +333,8 @@ class AmazonAccount(models.Model):
             region=account.region,
             endpoint=(account.sp_api_endpoint or "").strip() or None,
             lwa_endpoint=(account.lwa_endpoint or "").strip() or None,
+            # Technical: callers (tests, the campaigns) may bound timeouts and retries.
+            **self.env.context.get("amazon_client_options", {}),
         )
         return SpApiClient(config)
 
@@ -285,3 +409,842 @@ class AmazonAccount(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    @api.model
+    def _default_amazon_product(self, xmlid):
+        template = self.env.ref(f"sale_amazon_connector.{xmlid}", raise_if_not_found=False)
+        return template.product_variant_id if template else False
+
+    def _compute_amazon_counts(self):
+        counters = (
+            ("offer_count", "amazon.offer", "account_id", []),
+            ("order_failure_count", "amazon.order.failure", "account_id", [("state", "=", "open")]),
+            ("sync_run_count", "amazon.sync.run", "account_id", []),
+            ("sale_order_count", "sale.order", "amazon_account_id", []),
+        )
+        for fname, model, link, domain in counters:
+            groups = self.env[model]._read_group(
+                [(link, "in", self.ids), *domain], [link], ["__count"]
+            )
+            by_account = {account.id: count for account, count in groups}
+            for account in self:
+                account[fname] = by_account.get(account.id, 0)
+
+    # --- Order synchronization: entry points -----------------------------------------------
+    def action_sync_orders(self):
+        """Synchronize the orders of the accounts in ``self`` now (button and RPC)."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        totals = Counter()
+        messages = []
+        for account in self:
+            outcome = account._sync_orders(trigger="manual")
+            totals.update(outcome.counts)
+            messages += outcome.errors
+        message = _(
+            "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s failed.",
+            created=totals["created"],
+            updated=totals["updated"],
+            cancelled=totals["cancelled"],
+            failed=totals["failed"],
+        )
+        if totals["busy"]:
+            message += " " + _("A synchronization was already running for this account.")
+        problems = bool(totals["failed"] or messages)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Amazon orders synchronized"),
+                "message": "\n".join([message, *messages]),
+                "type": "warning" if problems else "success",
+                "sticky": problems,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _cron_sync_orders(self):
+        if not self._is_sync_enabled():
+            return
+        for account in self.sudo().search([]):
+            account._sync_orders(trigger="cron")
+
+    def _sync_orders(self, trigger="manual"):
+        """Pull the orders updated on Amazon since ``last_orders_sync`` and apply them.
+
+        Each order is applied in its own savepoint; progress is committed page by page
+        outside tests; ``last_orders_sync`` only moves to the end of the window that
+        Amazon served once every order of it was synced or recorded as failed, so a
+        crash at any point loses nothing and the next run re-reads the window.
+        """
+        self.ensure_one()
+        account = self._amazon_sync_env()
+        outcome = SyncOutcome()
+        with account._amazon_sync_lock("orders") as locked:
+            if not locked:
+                _logger.info(
+                    "Amazon account %s: an order sync is already running; this one exits.",
+                    account.id,
+                )
+                outcome.counts["busy"] += 1
+                return outcome
+            run = account._amazon_start_run("orders", trigger)
+            client = None
+            try:
+                client = account._get_sp_api_client()
+                account._amazon_pull_orders(client, outcome)
+                account._amazon_retry_failed_orders(client, outcome)
+            except amazon_errors.SpApiError as exc:
+                # Amazon, or the way to it, failed: what was synced stays synced and the
+                # window does not advance, so the next run starts where this one did.
+                _logger.warning("Amazon account %s: order sync interrupted: %s", account.id, exc)
+                outcome.errors.append(str(exc))
+            finally:
+                if client is not None:
+                    outcome.api_calls = client.stats.calls
+                    outcome.throttled = client.stats.throttled
+                    client.close()
+            account._amazon_notify_new_failures()
+            account._amazon_finish_run(run, outcome)
+        return outcome
+
+    def _amazon_sync_env(self):
+        """The account as the sync uses it: superuser in the account's company, no
+        tracking noise, and the marker that keeps Amazon buyers from being e-mailed."""
+        return (
+            self.sudo()
+            .with_company(self.company_id)
+            .with_context(amazon_sync=True, tracking_disable=True, mail_create_nosubscribe=True)
+        )
+
+    @contextmanager
+    def _amazon_sync_lock(self, kind):
+        """Hold a PostgreSQL advisory lock on (kind, account) for the whole sync, taken
+        without waiting. It lives on a dedicated connection, so it survives the page
+        commits of the sync's own cursor, and dies with the process if that crashes.
+        Tests run in one transaction: there the lock is the transaction's."""
+        self.ensure_one()
+        key = (SYNC_LOCK_KEYS[kind], self.id)
+        if self.env.registry.in_test_mode():
+            self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", key)
+            yield self.env.cr.fetchone()[0]
+            return
+        with self.env.registry.cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            locked = lock_cr.fetchone()[0]
+            lock_cr.commit()
+            try:
+                yield locked
+            finally:
+                if locked:
+                    lock_cr.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+    def _amazon_commit(self):
+        """Commit the sync's progress, except inside tests (which run in one transaction)."""
+        if not getattr(threading.current_thread(), "testing", False):
+            self.env.cr.commit()
+
+    def _amazon_start_run(self, kind, trigger):
+        run = self.env["amazon.sync.run"].create(
+            {"account_id": self.id, "kind": kind, "trigger": trigger}
+        )
+        self._amazon_commit()
+        return run
+
+    def _amazon_finish_run(self, run, outcome):
+        counts = outcome.counts
+        run.write(
+            {
+                "state": "error" if outcome.errors else "done",
+                "duration": time.monotonic() - outcome.started,
+                "created_count": counts["created"],
+                "updated_count": counts["updated"],
+                "cancelled_count": counts["cancelled"],
+                "failed_count": counts["failed"],
+                "skipped_count": counts["skipped"],
+                "api_calls": outcome.api_calls,
+                "throttled_count": outcome.throttled,
+                "error_summary": "\n".join(outcome.errors + outcome.failures) or False,
+            }
+        )
+        self._amazon_commit()
+
+    # --- Order synchronization: pulling ----------------------------------------------------
+    def _amazon_pull_orders(self, client, outcome):
+        marketplace_refs = self.active_marketplace_ids.mapped("api_ref")
+        if not marketplace_refs:
+            raise UserError(
+                _("Account %(account)s has no marketplace to synchronize.", account=self.name)
+            )
+        if self.orders_api_version == "v0":
+            pages = client.search_orders_v0(
+                last_updated_after=self.last_orders_sync, marketplace_ids=marketplace_refs
+            )
+            parser = parse_order_v0
+        else:
+            pages = client.search_orders(
+                last_updated_after=self.last_orders_sync,
+                marketplace_ids=marketplace_refs,
+                fulfillment_statuses=const.SEARCH_STATUSES,
+            )
+            parser = parse_order
+        window_end = None
+        seen = 0
+        for page in pages:
+            self._amazon_apply_orders(page.raw_orders, parser, outcome)
+            seen += len(page.raw_orders)
+            window_end = page.window_end or window_end
+            self._amazon_commit()
+            _logger.info(
+                "Amazon account %s: page %s done, %s orders so far (%s created, %s failed).",
+                self.id,
+                page.number,
+                seen,
+                outcome.counts["created"],
+                outcome.counts["failed"],
+            )
+        if window_end and window_end > self.last_orders_sync:
+            self.last_orders_sync = window_end
+        self._amazon_commit()
+
+    def _amazon_retry_failed_orders(self, client, outcome):
+        """Fetch again, one by one, the orders that failed in earlier runs."""
+        failures = self.env["amazon.order.failure"].search(
+            [
+                ("account_id", "=", self.id),
+                ("state", "=", "open"),
+                ("order_ref", "not in", list(outcome.seen_refs)),
+            ]
+        )
+        for failure in failures:
+            if not re.match(const.ORDER_REF_PATTERN, failure.order_ref or ""):
+                continue
+            raw = self._amazon_fetch_order(client, failure.order_ref, outcome)
+            if raw is not None:
+                self._amazon_apply_orders([raw], self._amazon_parser(), outcome)
+                self._amazon_commit()
+
+    def _amazon_parser(self):
+        return parse_order_v0 if self.orders_api_version == "v0" else parse_order
+
+    def _amazon_fetch_order(self, client, order_ref, outcome):
+        """One order from Amazon by reference, or None (recorded as a failure)."""
+        try:
+            if self.orders_api_version == "v0":
+                return client.get_order_v0(order_ref)
+            return client.get_order(order_ref)
+        except amazon_errors.SpApiNotFoundError:
+            self._amazon_order_failed(
+                order_ref, _("Amazon does not know this order reference."), outcome
+            )
+        return None
+
+    # --- Order synchronization: applying ---------------------------------------------------
+    def _amazon_apply_orders(self, raw_orders, parser, outcome):
+        """Apply one page of Amazon orders; one bad order never stops the others."""
+        orders = []
+        for raw in raw_orders:
+            try:
+                order = parser(raw)
+            except amazon_errors.OrderParseError as exc:
+                self._amazon_order_failed(exc.order_id or _("<unknown>"), str(exc), outcome)
+                continue
+            orders.append(order)
+        if not orders:
+            return
+        ctx = self._amazon_page_context(orders, outcome)
+        for order in orders:
+            outcome.seen_refs.add(order.order_id)
+            try:
+                with self.env.cr.savepoint():
+                    result = self._amazon_apply_order(order, ctx)
+            except Exception as exc:  # noqa: BLE001 - any error of one order is recorded
+                ctx.discard_pending()
+                message = exc.args[0] if isinstance(exc, UserError) and exc.args else str(exc)
+                _logger.warning(
+                    "Amazon account %s: order %s failed: %s",
+                    self.id,
+                    order.order_id,
+                    type(exc).__name__,
+                )
+                self._amazon_order_failed(order.order_id, message, outcome)
+                continue
+            ctx.keep_pending()
+            outcome.counts[result] += 1
+            failure = ctx.failures.get(order.order_id)
+            if failure:
+                failure.state = "resolved"
+
+    def _amazon_order_failed(self, order_ref, message, outcome):
+        self.env["amazon.order.failure"]._record(self, order_ref, message)
+        outcome.counts["failed"] += 1
+        outcome.failures.append(f"{order_ref}: {message}")
+
+    def _amazon_page_context(self, orders, outcome):
+        """Everything one page needs, looked up in a handful of queries."""
+        refs = [order.order_id for order in orders]
+        ctx = PageContext(outcome.caches)
+        ctx.existing = {
+            so.amazon_order_ref: so
+            for so in self.env["sale.order"].search(
+                [("amazon_account_id", "=", self.id), ("amazon_order_ref", "in", refs)]
+            )
+        }
+        ctx.failures = {
+            failure.order_ref: failure
+            for failure in self.env["amazon.order.failure"].search(
+                [
+                    ("account_id", "=", self.id),
+                    ("order_ref", "in", refs),
+                    ("state", "=", "open"),
+                ]
+            )
+        }
+        ctx.marketplaces = {mp.api_ref: mp for mp in self.active_marketplace_ids}
+        new_orders = [order for order in orders if order.order_id not in ctx.existing]
+        ctx.offers = self._amazon_get_offers(new_orders, ctx.marketplaces)
+        keys = {self._amazon_buyer_key(order) for order in new_orders} - {None}
+        if keys:
+            partners = self.env["res.partner"].search(
+                [("amazon_buyer_key", "in", list(keys)), ("parent_id", "=", False)]
+            )
+            ctx.partners = {partner.amazon_buyer_key: partner for partner in partners}
+        return ctx
+
+    def _amazon_get_offers(self, orders, marketplaces):
+        """Offers of every (marketplace, SKU) of ``orders``; missing ones are created,
+        matched to products by internal reference, else to the default product."""
+        wanted = {
+            (order.marketplace_id, item.sku)
+            for order in orders
+            for item in order.items
+            if item.sku and order.marketplace_id in marketplaces
+        }
+        if not wanted:
+            return {}
+        skus = list({sku for _mp, sku in wanted})
+        offers = self.env["amazon.offer"].search(
+            [("account_id", "=", self.id), ("sku", "in", skus)]
+        )
+        found = {(offer.marketplace_id.api_ref, offer.sku): offer for offer in offers}
+        missing = wanted - set(found)
+        if missing:
+            products = self.env["product.product"].search(
+                [
+                    ("default_code", "in", list({sku for _mp, sku in missing})),
+                    ("company_id", "in", (False, self.company_id.id)),
+                ]
+            )
+            by_code = {}
+            for product in products:
+                by_code.setdefault(product.default_code, product)
+            default = self.default_product_id or self._default_amazon_product("product_amazon_sale")
+            created = self.env["amazon.offer"].create(
+                [
+                    {
+                        "account_id": self.id,
+                        "marketplace_id": marketplaces[mp_ref].id,
+                        "sku": sku,
+                        "product_id": by_code.get(sku, default).id,
+                    }
+                    for mp_ref, sku in sorted(missing)
+                ]
+            )
+            found.update({(offer.marketplace_id.api_ref, offer.sku): offer for offer in created})
+        return found
+
+    def _amazon_apply_order(self, order, ctx):
+        """Create or update the sale order of one Amazon order; returns the outcome key."""
+        sale_order = ctx.existing.get(order.order_id)
+        if sale_order:
+            return self._amazon_update_order(sale_order, order)
+        if order.status not in const.SYNC_STATUSES.get(order.channel, ()):
+            # Not ready yet (e.g. Pending), or cancelled before we ever saw it.
+            return "skipped"
+        if order.status == const.STATUS_CANCELLED:
+            return "skipped"
+        sale_order = self._amazon_create_order(order, ctx)
+        ctx.existing[order.order_id] = sale_order
+        return "created"
+
+    # --- Order synchronization: creating ---------------------------------------------------
+    def _amazon_create_order(self, order, ctx):
+        marketplace = ctx.marketplaces.get(order.marketplace_id)
+        if not marketplace:
+            raise UserError(
+                _(
+                    "The order comes from marketplace %(marketplace)s, which is not synchronized "
+                    "by account %(account)s.",
+                    marketplace=order.marketplace_id or _("(none)"),
+                    account=self.name,
+                )
+            )
+        currency = self._amazon_currency(order, marketplace)
+        if not order.items:
+            raise UserError(_("Amazon sent the order without any item."))
+        item_ids = [item.item_id for item in order.items]
+        if len(set(item_ids)) != len(item_ids):
+            raise UserError(_("Amazon sent the same order item twice in this order."))
+        partner, shipping = self._amazon_get_customer(order, ctx)
+        fiscal_position = self.env["account.fiscal.position"]._get_fiscal_position(
+            partner, delivery=shipping
+        )
+        lines, expected = self._amazon_prepare_lines(
+            order, marketplace, currency, fiscal_position, ctx
+        )
+        sale_order = self.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "partner_invoice_id": partner.id,
+                "partner_shipping_id": shipping.id,
+                "company_id": self.company_id.id,
+                "user_id": self.user_id.id,
+                "team_id": self.team_id.id,
+                "pricelist_id": self._amazon_pricelist(currency).id,
+                "fiscal_position_id": fiscal_position.id,
+                "client_order_ref": order.order_id,
+                "origin": _("Amazon %(ref)s", ref=order.order_id),
+                "date_order": order.purchase_date,
+                "amazon_order_ref": order.order_id,
+                "amazon_account_id": self.id,
+                "amazon_marketplace_id": marketplace.id,
+                "amazon_channel": "fba" if order.channel == const.CHANNEL_AFN else "fbm",
+                "amazon_status": order.status,
+                "amazon_last_update": order.last_update_date,
+                "amazon_is_business": order.is_business,
+                "order_line": [Command.create(vals) for vals in lines],
+            }
+        )
+        self._amazon_match_total(sale_order, expected, order)
+        sale_order.action_confirm()
+        # Confirmation stamps "now"; the order date is the buyer's purchase date.
+        sale_order.date_order = order.purchase_date
+        if sale_order.amazon_channel == "fba":
+            self._amazon_create_fba_moves(sale_order)
+        return sale_order
+
+    def _amazon_currency(self, order, marketplace):
+        code = order.currency or marketplace.currency_id.name
+        currency = (
+            self.env["res.currency"]
+            .with_context(active_test=False)
+            .search([("name", "=", code)], limit=1)
+        )
+        if not currency:
+            raise UserError(_("Currency %(code)s is unknown to Odoo.", code=code))
+        if not currency.active:
+            raise UserError(
+                _(
+                    "Currency %(code)s is not active in Odoo: activate it (Accounting ▶ "
+                    "Configuration ▶ Currencies); the order is retried on the next sync.",
+                    code=code,
+                )
+            )
+        return currency
+
+    def _amazon_pricelist(self, currency):
+        Pricelist = self.env["product.pricelist"]
+        pricelist = Pricelist.search(
+            [
+                ("currency_id", "=", currency.id),
+                ("company_id", "in", (False, self.company_id.id)),
+            ],
+            limit=1,
+        )
+        return pricelist or Pricelist.create(
+            {
+                "name": _("Amazon (%(currency)s)", currency=currency.name),
+                "currency_id": currency.id,
+                "company_id": self.company_id.id,
+            }
+        )
+
+    def _amazon_buyer_key(self, order):
+        """A one-way key naming a buyer of this account, or None when Amazon gave
+        nothing to recognize the buyer by. Amazon's anonymized e-mail is stable per
+        buyer; failing that, name + postal code + country."""
+        buyer, address = order.buyer, order.recipient
+        if buyer and buyer.email:
+            identity = buyer.email.strip().lower()
+        elif address and (buyer and buyer.name or address.name) and address.postal_code:
+            name = (buyer and buyer.name) or address.name
+            identity = "|".join(
+                part.strip().lower()
+                for part in (name, address.postal_code, address.country_code or "")
+            )
+        else:
+            return None
+        return hashlib.sha256(f"{self.id}|{identity}".encode()).hexdigest()
+
+    def _amazon_get_customer(self, order, ctx):
+        """The buyer's contact (reused or created) and the delivery address."""
+        key = self._amazon_buyer_key(order)
+        partner = ctx.partners.get(key) if key else None
+        buyer, address = order.buyer, order.recipient
+        if not partner:
+            name = (
+                (buyer and (buyer.company_name if order.is_business else None))
+                or (buyer and buyer.name)
+                or (address and address.name)
+            )
+            vals = {
+                "name": name or _("Amazon Customer #%(ref)s", ref=order.order_id),
+                "is_company": bool(order.is_business and buyer and buyer.company_name),
+                "company_id": self.company_id.id,
+                "customer_rank": 1,
+                "amazon_buyer_key": key,
+                **self._amazon_address_vals(address, ctx),
+            }
+            vat = self._amazon_buyer_vat(order)
+            if vat:
+                vals["vat"] = vat
+            partner = self.env["res.partner"].create(vals)
+            if key:
+                ctx.pending_partners[key] = partner
+        if not address or not (address.line1 or address.city or address.postal_code):
+            return partner, partner
+        shipping = self._amazon_get_delivery_address(partner, address, ctx)
+        return partner, shipping
+
+    def _amazon_address_vals(self, address, ctx):
+        if not address:
+            return {}
+        country = ctx.country(self.env, address.country_code)
+        return {
+            "street": address.line1 or False,
+            "street2": ", ".join(filter(None, (address.line2, address.line3))) or False,
+            "city": address.city or False,
+            "zip": address.postal_code or False,
+            "country_id": country.id or False,
+            "state_id": ctx.state(self.env, country, address.state).id or False,
+            "phone": address.phone or False,
+        }
+
+    def _amazon_get_delivery_address(self, partner, address, ctx):
+        vals = {
+            "name": address.name or partner.name,
+            "type": "delivery",
+            "parent_id": partner.id,
+            "company_id": self.company_id.id,
+            **self._amazon_address_vals(address, ctx),
+        }
+        if address.company_name:
+            vals["name"] = f"{vals['name']}, {address.company_name}"
+        compared = ("name", "street", "street2", "city", "zip", "country_id")
+        for child in partner.child_ids:
+            if child.type == "delivery" and all(
+                (child[f].id if f == "country_id" else child[f]) == vals[f] for f in compared
+            ):
+                return child
+        return self.env["res.partner"].create(vals)
+
+    def _amazon_buyer_vat(self, order):
+        for registration in order.tax_registrations:
+            if registration.entity_type == "BUYER" and registration.number:
+                return registration.number
+        return None
+
+    def _amazon_prepare_lines(self, order, marketplace, currency, fiscal_position, ctx):
+        """Sale order line values for ``order`` and the total Odoo should reach."""
+        items = {item.item_id: item for item in order.items}
+        products = {
+            amounts.KIND_SHIPPING: self.shipping_product_id,
+            amounts.KIND_SHIPPING_DISCOUNT: self.shipping_product_id,
+            amounts.KIND_GIFT_WRAP: self.gift_wrap_product_id,
+            amounts.KIND_PROMOTION: self.promotion_product_id,
+        }
+        digits = self.env["decimal.precision"].precision_get("Product Price")
+        lines, expected = [], Decimal(0)
+        for charge in amounts.order_charges(order):
+            item = items.get(charge.item_id)
+            offer = None
+            if charge.kind == amounts.KIND_ITEM:
+                offer = ctx.offers.get((order.marketplace_id, item.sku)) if item.sku else None
+                product = offer.product_id if offer else self.default_product_id
+                if charge.quantity <= 0:
+                    continue
+            else:
+                product = products[charge.kind]
+            if not product:
+                raise UserError(
+                    _(
+                        "Account %(account)s has no product set for Amazon %(kind)s lines.",
+                        account=self.name,
+                        kind=charge.kind,
+                    )
+                )
+            # Promotions carry the taxes of the product they discount.
+            tax_source = product
+            if charge.kind == amounts.KIND_PROMOTION and item:
+                item_offer = ctx.offers.get((order.marketplace_id, item.sku)) if item.sku else None
+                tax_source = item_offer.product_id if item_offer else self.default_product_id
+            taxes = fiscal_position.map_tax(
+                tax_source.taxes_id.filtered(lambda t: t.company_id == self.company_id)
+            )
+            gross = amounts.target_gross(
+                charge, tax_included=marketplace.tax_included, has_taxes=bool(taxes)
+            )
+            rates = [
+                Decimal(str(tax.amount)) / 100
+                for tax in taxes
+                if tax.amount_type == "percent" and not tax.price_include
+            ]
+            subtotal = amounts.line_subtotal(gross, rates, digits=currency.decimal_places)
+            price, discount = amounts.price_and_discount(
+                subtotal, charge.quantity, digits=currency.decimal_places, price_digits=digits
+            )
+            lines.append(
+                {
+                    "product_id": product.id,
+                    "name": self._amazon_line_name(charge, item, product),
+                    "product_uom_qty": charge.quantity,
+                    "price_unit": float(price),
+                    "discount": float(discount),
+                    "tax_id": [Command.set(taxes.ids)],
+                    "amazon_item_ref": charge.item_id
+                    if charge.kind == amounts.KIND_ITEM
+                    else False,
+                    "amazon_offer_id": offer.id if offer else False,
+                }
+            )
+            expected += gross
+        for item in order.items:
+            if item.gift_message:
+                lines.append(
+                    {
+                        "display_type": "line_note",
+                        "name": _("Gift message: %(message)s", message=item.gift_message),
+                        "product_uom_qty": 0,
+                    }
+                )
+        return lines, amounts.round_money(expected, currency.decimal_places)
+
+    def _amazon_line_name(self, charge, item, product):
+        if charge.kind == amounts.KIND_ITEM:
+            name = item.title or item.sku or product.display_name
+            if item.sku and item.sku not in name:
+                name = f"[{item.sku}] {name}"
+            if item.condition_type and item.condition_type.upper() != "NEW":
+                condition = " - ".join(
+                    filter(
+                        None,
+                        (
+                            item.condition_type.title(),
+                            (item.condition_subtype or "").replace("_", " ").title(),
+                        ),
+                    )
+                )
+                name += "\n" + _("Condition: %(condition)s", condition=condition)
+                if item.condition_note:
+                    name += f" ({item.condition_note})"
+            return name
+        labels = {
+            amounts.KIND_SHIPPING: _("Shipping"),
+            amounts.KIND_SHIPPING_DISCOUNT: _("Shipping discount"),
+            amounts.KIND_GIFT_WRAP: _("Gift wrapping"),
+            amounts.KIND_PROMOTION: _(
+                "Promotion on %(item)s", item=(item and (item.sku or item.title)) or ""
+            ),
+        }
+        return labels[charge.kind]
+
+    def _amazon_match_total(self, sale_order, expected, order):
+        """Record Amazon's total; where Odoo's taxes cannot reproduce what the buyer
+        paid, state the difference on the order (field and chatter note)."""
+        currency = sale_order.currency_id
+        target = float(expected)
+        amazon_total = float(order.total) if order.total is not None else target
+        difference = currency.round(amazon_total - sale_order.amount_total)
+        sale_order.amazon_total = amazon_total
+        if not currency.is_zero(difference):
+            sale_order.amazon_total_difference = difference
+            sale_order.message_post(
+                body=_(
+                    "Odoo's total differs from Amazon's by %(difference)s %(currency)s. Amazon "
+                    "charged %(amazon)s; the taxes Odoo applies to these products cannot "
+                    "reproduce it (for example, tax Amazon collected itself, or taxes that "
+                    "differ from Amazon's).",
+                    difference=difference,
+                    currency=currency.name,
+                    amazon=amazon_total,
+                ),
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+            )
+
+    def _amazon_create_fba_moves(self, sale_order):
+        """Goods Amazon shipped leave the account's Amazon location: done moves, so
+        Inventory ▶ Moves History shows them and the lines count as delivered."""
+        customers = self.env.ref("stock.stock_location_customers")
+        destination = sale_order.partner_shipping_id.property_stock_customer or customers
+        vals_list = []
+        for line in sale_order.order_line:
+            if line.product_id.type != "product" or line.product_uom_qty <= 0:
+                continue
+            vals_list.append(
+                {
+                    "name": line.name[:2000],
+                    "origin": sale_order.name,
+                    "product_id": line.product_id.id,
+                    "product_uom": line.product_uom.id,
+                    "product_uom_qty": line.product_uom_qty,
+                    "location_id": self.location_id.id,
+                    "location_dest_id": destination.id,
+                    "company_id": self.company_id.id,
+                    "partner_id": sale_order.partner_shipping_id.id,
+                    "sale_line_id": line.id,
+                    "picked": True,
+                    "move_line_ids": [
+                        Command.create(
+                            {
+                                "product_id": line.product_id.id,
+                                "product_uom_id": line.product_uom.id,
+                                "quantity": line.product_uom_qty,
+                                "location_id": self.location_id.id,
+                                "location_dest_id": destination.id,
+                                "company_id": self.company_id.id,
+                            }
+                        )
+                    ],
+                }
+            )
+        if vals_list:
+            moves = self.env["stock.move"].create(vals_list)
+            moves._action_done()
+
+    # --- Order synchronization: updating ---------------------------------------------------
+    def _amazon_update_order(self, sale_order, order):
+        """Apply a newer Amazon state of an order already in Odoo."""
+        if sale_order.amazon_last_update and order.last_update_date < sale_order.amazon_last_update:
+            return "unchanged"
+        result = "unchanged"
+        if order.status == const.STATUS_CANCELLED and sale_order.state != "cancel":
+            if sale_order._amazon_is_delivered():
+                self._amazon_flag(
+                    sale_order,
+                    _(
+                        "Amazon cancelled order %(ref)s, but its goods were already delivered "
+                        "in Odoo: nothing was cancelled. Check the order and refund or return "
+                        "it as needed.",
+                        ref=order.order_id,
+                    ),
+                )
+                result = "updated"
+            else:
+                sale_order._action_cancel()
+                result = "cancelled"
+        elif sale_order.state != "cancel":
+            if self._amazon_apply_item_cancellations(sale_order, order):
+                result = "updated"
+            if (
+                order.status == const.STATUS_SHIPPED
+                and sale_order.amazon_channel == "fbm"
+                and sale_order.picking_ids.filtered(
+                    lambda p: (
+                        p.state not in ("done", "cancel") and p.picking_type_code == "outgoing"
+                    )
+                )
+            ):
+                self._amazon_flag(
+                    sale_order,
+                    _(
+                        "Amazon reports order %(ref)s as shipped, but its delivery is still open "
+                        "in Odoo (shipped outside Odoo?). Nothing was validated: check the "
+                        "delivery and validate or cancel it.",
+                        ref=order.order_id,
+                    ),
+                )
+        if sale_order.amazon_status != order.status:
+            result = "updated" if result == "unchanged" else result
+        sale_order.write(
+            {"amazon_status": order.status, "amazon_last_update": order.last_update_date}
+        )
+        return result
+
+    def _amazon_apply_item_cancellations(self, sale_order, order):
+        """Reduce lines whose items Amazon partly cancelled (never below delivered)."""
+        changed = False
+        lines = {
+            line.amazon_item_ref: line for line in sale_order.order_line if line.amazon_item_ref
+        }
+        for item in order.items:
+            line = lines.get(item.item_id)
+            if not line or not item.quantity_cancelled:
+                continue
+            wanted = max(item.quantity_ordered - item.quantity_cancelled, line.qty_delivered)
+            if wanted < line.product_uom_qty:
+                line.product_uom_qty = wanted
+                changed = True
+        return changed
+
+    def _amazon_flag(self, sale_order, message):
+        """Tell the salesperson, once per message, with an activity on the order."""
+        if message in [
+            html2plaintext(note or "") for note in sale_order.activity_ids.mapped("note")
+        ]:
+            return
+        sale_order.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=_("Amazon order needs attention"),
+            note=message,
+            user_id=(self.user_id or self.env.user).id,
+        )
+
+    def _amazon_notify_new_failures(self):
+        """One e-mail per run to the salesperson, listing the failures not yet told."""
+        failures = self.env["amazon.order.failure"].search(
+            [("account_id", "=", self.id), ("state", "=", "open"), ("notified", "=", False)]
+        )
+        if not failures or not self.user_id:
+            return
+        self.message_post(
+            body=self.env["ir.qweb"]._render(
+                "sale_amazon_connector.order_failures_message",
+                {"account": self, "failures": failures},
+            ),
+            subject=_("Amazon orders could not be synchronized (%(account)s)", account=self.name),
+            partner_ids=self.user_id.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        failures.notified = True
+
+    # --- Smart buttons ------------------------------------------------------------------------
+    def _amazon_action(self, model, name, domain, context=None):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": model,
+            "view_mode": "tree,form",
+            "domain": domain,
+            "context": context or {},
+        }
+
+    def action_view_sale_orders(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("sale.action_orders")
+        action["domain"] = [("amazon_account_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
+
+    def action_view_offers(self):
+        return self._amazon_action(
+            "amazon.offer",
+            _("Offers"),
+            [("account_id", "=", self.id)],
+            {"default_account_id": self.id},
+        )
+
+    def action_view_order_failures(self):
+        return self._amazon_action(
+            "amazon.order.failure",
+            _("Failed Orders"),
+            [("account_id", "=", self.id)],
+            {"search_default_open": 1, "create": False},
+        )
+
+    def action_view_sync_runs(self):
+        return self._amazon_action(
+            "amazon.sync.run", _("Sync History"), [("account_id", "=", self.id)], {"create": False}
+        )

@@ -57,7 +57,6 @@ class SaleOrder(models.Model):
         ),
     ]
 
-
     def message_subscribe(self, partner_ids=None, subtype_ids=None):
         # Confirming an order subscribes its customer; an Amazon buyer must never
         # receive mail from Odoo (Amazon relays buyer messages itself).

@@ -1,2 +1,3 @@
 from . import test_install
 from . import test_account
+from . import test_order_sync

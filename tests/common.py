@@ -20,7 +20,9 @@ tracking (``tracking_disable``) for speed; tests about tracking re-enable it.
 """
 
 import unittest
+from datetime import timedelta
 
+from odoo import Command
 from odoo.tests import TransactionCase, new_test_user
 
 try:
@@ -67,12 +69,16 @@ class AmazonTestCommon(TransactionCase):
         """Start the SP-API sandbox for this class (stopped at class teardown)."""
         if SandboxServer is None:
             return None
-        scenario = Scenario.generate(orders=cls.sandbox_orders, seed=cls.sandbox_seed)
-        server = SandboxServer(scenario, port=0, speed=cls.sandbox_speed)
+        server = SandboxServer(cls._sandbox_scenario(), port=0, speed=cls.sandbox_speed)
         server.start()
         cls.addClassCleanup(server.stop)
         server.set_credentials(**cls.credentials)
         return server
+
+    @classmethod
+    def _sandbox_scenario(cls):
+        """The scenario the class's sandbox serves (override for hand-made orders)."""
+        return Scenario.generate(orders=cls.sandbox_orders, seed=cls.sandbox_seed)
 
     @classmethod
     def _create_company(cls, name):
@@ -97,3 +103,147 @@ class AmazonTestCommon(TransactionCase):
             vals.update(sp_api_endpoint=cls.sandbox.url, lwa_endpoint=cls.sandbox.lwa_url)
         vals.update(values)
         return cls.env["amazon.account"].with_company(company or cls.company).create(vals)
+
+
+@requires_sandbox
+class AmazonSyncCase(AmazonTestCommon):
+    """Order-sync tests: an empty sandbox seller on several marketplaces, an account
+    synchronizing them, products with the marketplaces' VAT, and helpers to add Amazon
+    orders (:meth:`add_order`) and run the sync (:meth:`sync`).
+
+    The sandbox is reset before each test (no orders, clock back to the start, full
+    rate-limit buckets) and the account's ``last_orders_sync`` lies a week before."""
+
+    sandbox_speed = 1000.0
+    marketplace_codes = ("ES", "DE", "UK", "JP", "US", "SE")
+
+    @classmethod
+    def _sandbox_scenario(cls):
+        return Scenario.from_dict(
+            {
+                "marketplaces": list(cls.marketplace_codes),
+                "orders": [],
+                "start": "2026-11-20T12:00:00Z",
+            }
+        )
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for code in ("EUR", "GBP", "JPY", "SEK"):
+            cls.env.ref(f"base.{code}").active = True
+        marketplaces = cls.env["amazon.marketplace"].search(
+            [("code", "in", [code for code in cls.marketplace_codes])]
+        )
+        cls.account.write(
+            {
+                "available_marketplace_ids": [Command.set(marketplaces.ids)],
+                "active_marketplace_ids": [Command.set(marketplaces.ids)],
+            }
+        )
+
+        def tax(rate, name):
+            return cls.env["account.tax"].create(
+                {
+                    "name": name,
+                    "amount": rate,
+                    "amount_type": "percent",
+                    "type_tax_use": "sale",
+                    "company_id": cls.company.id,
+                }
+            )
+
+        def product(code, taxes, storable=True):
+            return cls.env["product.product"].create(
+                {
+                    "name": f"Product {code}",
+                    "default_code": code,
+                    "detailed_type": "product" if storable else "consu",
+                    "taxes_id": [Command.set(taxes.ids)],
+                }
+            )
+
+        Tax = cls.env["account.tax"]
+        cls.tax_es = tax(21, "IVA 21%")
+        cls.mug = product("MUG-RED", cls.tax_es)
+        cls.book = product("BOOK-1", tax(4, "IVA 4%"))
+        cls.mug_de = product("MUG-DE", tax(19, "MwSt 19%"))
+        cls.mug_uk = product("MUG-UK", tax(20, "VAT 20%"))
+        cls.mug_jp = product("MUG-JP", tax(10, "JCT 10%"))
+        cls.mug_us = product("MUG-US", tax(7.25, "Sales Tax 7.25%"))
+        cls.untaxed_us = product("UNTAXED-US", Tax)
+        for product_field in (
+            "shipping_product_id",
+            "gift_wrap_product_id",
+            "promotion_product_id",
+            "default_product_id",
+        ):
+            cls.account[product_field].taxes_id = False
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.state.reset()
+        self.sandbox.faults.clear()
+        self.account.last_orders_sync = self.sandbox.state.now().replace(tzinfo=None) - timedelta(
+            days=7
+        )
+
+    def add_order(
+        self,
+        ref,
+        marketplace="ES",
+        fulfilled_by="MERCHANT",
+        status=None,
+        events=None,
+        items=None,
+        buyer=False,
+        recipient=False,
+        **extra,
+    ):
+        """Add an Amazon order created five minutes ago on the sandbox's clock, which
+        first moves ten minutes on, so the order is newer than any window already
+        synchronized. ``events`` are (seconds after creation, status) pairs. Returns
+        the creation time (naive UTC)."""
+        self.sandbox.state.advance(600)
+        created = self.sandbox.state.now().replace(microsecond=0, tzinfo=None) - timedelta(
+            minutes=5
+        )
+        if events is None:
+            default = "UNSHIPPED" if fulfilled_by == "MERCHANT" else "SHIPPED"
+            events = [(0, status or default)]
+        order = {
+            "orderId": ref,
+            "marketplace": marketplace,
+            "fulfilledBy": fulfilled_by,
+            "createdTime": created.isoformat() + "Z",
+            "events": [
+                {"time": (created + timedelta(seconds=delay)).isoformat() + "Z", "status": state}
+                for delay, state in events
+            ],
+            "items": items or [{"sku": "MUG-RED", "quantity": 1, "unitPrice": "12.10"}],
+            "buyer": {"name": "María García", "email": f"{ref}@marketplace.amazon.es"}
+            if buyer is False
+            else buyer,
+            "recipient": {
+                "name": "María García",
+                "addressLine1": "Calle Mayor 1",
+                "city": "Madrid",
+                "postalCode": "28013",
+                "countryCode": "ES",
+                "phone": "+34 600 000 000",
+            }
+            if recipient is False
+            else recipient,
+            **extra,
+        }
+        self.sandbox.state.add_order(order)
+        return created
+
+    def sync(self):
+        """Run the account's order sync; returns the Counter of outcomes."""
+        return self.account._sync_orders().counts
+
+    def amazon_order(self, ref):
+        return self.env["sale.order"].search(
+            [("amazon_account_id", "=", self.account.id), ("amazon_order_ref", "=", ref)]
+        )
