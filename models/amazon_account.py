@@ -495,11 +495,12 @@ class AmazonAccount(models.Model):
                 client = account._get_sp_api_client()
                 account._amazon_pull_orders(client, outcome)
                 account._amazon_retry_failed_orders(client, outcome)
-            except amazon_errors.SpApiError as exc:
-                # Amazon, or the way to it, failed: what was synced stays synced and the
-                # window does not advance, so the next run starts where this one did.
+            except (amazon_errors.SpApiError, UserError) as exc:
+                # Amazon, or the way to it, failed (or the account is not usable yet): what
+                # was synced stays synced and the window does not advance, so the next run
+                # starts where this one did. The run record and the caller get the reason.
                 _logger.warning("Amazon account %s: order sync interrupted: %s", account.id, exc)
-                outcome.errors.append(str(exc))
+                outcome.errors.append(exc.args[0] if isinstance(exc, UserError) else str(exc))
             finally:
                 if client is not None:
                     outcome.api_calls = client.stats.calls

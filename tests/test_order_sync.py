@@ -402,3 +402,9 @@ class TestOrderSyncUnhappy(AmazonSyncCase):
         self.assertEqual(run.state, "error")
         self.sync()
         self.assertTrue(self.amazon_order("173-0000001-0000001"))
+
+    def test_account_without_marketplace_reports_instead_of_crashing_the_cron(self):
+        self.account.active_marketplace_ids = False
+        outcome = self.account._sync_orders(trigger="cron")
+        self.assertIn("no marketplace", outcome.errors[0])
+        self.assertEqual(self.account.sync_run_ids[:1].state, "error")
