@@ -3,10 +3,10 @@
 Public interface used by the Odoo models::
 
     from .amazon_sp import (SpApiClient, ClientConfig, parse_order, parse_order_v0,
-                            errors, const, types)
+                            errors, const, types, finances)
 """
 
-from . import const, errors, ratelimit, types
+from . import const, errors, finances, ratelimit, types
 from .client import ClientConfig, ClientStats, Page, SpApiClient
 from .parsing import parse_order, parse_order_v0
 
@@ -17,6 +17,7 @@ __all__ = [
     "SpApiClient",
     "const",
     "errors",
+    "finances",
     "parse_order",
     "parse_order_v0",
     "ratelimit",

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 
 import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
+from sp_api.api.finances.finances_v0 import FinancesV0
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.api.orders.orders_v0 import OrdersV0
 from sp_api.api.sellers.sellers import Sellers
@@ -31,7 +32,7 @@ from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.helpers import fill_query_params
 
-from . import const, errors, ratelimit, types
+from . import const, errors, finances, ratelimit, types
 from ._adapter import LwaTokenClient, make_api
 from .redact import install_log_filter, register_secret
 
@@ -182,7 +183,15 @@ class SpApiClient:
         self._sellers = make_api(Sellers, **common)
         self._tokens = make_api(Tokens, **common)
         self._feeds = make_api(FeedsV20210630, **common)
-        self._apis = (self._orders, self._orders_v0, self._sellers, self._tokens, self._feeds)
+        self._finances = make_api(FinancesV0, **common)
+        self._apis = (
+            self._orders,
+            self._orders_v0,
+            self._sellers,
+            self._tokens,
+            self._feeds,
+            self._finances,
+        )
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------
@@ -727,3 +736,72 @@ class SpApiClient:
                     f"document is not valid GZIP: {exc}", operation="downloadFeedDocument"
                 ) from None
         return content
+
+    # --- Finances v0 ----------------------------------------------------------------------------
+
+    def list_financial_event_groups(self, started_after=None, started_before=None, page_size=100):
+        """All financial event groups opened in [started_after, started_before), every
+        page followed: a list of :class:`.finances.FinancialEventGroup` (open ones too)."""
+        params = {"MaxResultsPerPage": int(page_size)}
+        if started_after is not None:
+            params["FinancialEventGroupStartedAfter"] = _iso(started_after)
+        if started_before is not None:
+            params["FinancialEventGroupStartedBefore"] = _iso(started_before)
+        groups, token = [], None
+        while True:
+            query = dict(params, NextToken=token) if token else dict(params)
+            response = self._call(
+                self._finances,
+                "listFinancialEventGroups",
+                self._finances.list_financial_event_groups,
+                **query,
+            )
+            payload = self._finance_payload(response, "listFinancialEventGroups")
+            try:
+                groups += finances.parse_financial_event_groups(payload)
+            except finances.FinanceParseError as exc:
+                raise errors.SpApiResponseError(
+                    str(exc), operation="listFinancialEventGroups", request_id=response.request_id
+                ) from None
+            token = payload.get("NextToken")
+            if not token:
+                return groups
+
+    def list_financial_events_by_group_id(self, group_id, page_size=100):
+        """Every event of one group (all pages) folded into :class:`.finances.GroupEvents`."""
+        if not group_id:
+            raise ValueError("group_id is required")
+        params = {"MaxResultsPerPage": int(page_size)}
+        result, token = finances.GroupEvents(), None
+        while True:
+            query = dict(params, NextToken=token) if token else dict(params)
+            response = self._call(
+                self._finances,
+                "listFinancialEventsByGroupId",
+                self._finances.list_financial_events_by_group_id,
+                group_id,
+                **query,
+            )
+            payload = self._finance_payload(response, "listFinancialEventsByGroupId")
+            try:
+                finances.parse_financial_events([payload], result)
+            except finances.FinanceParseError as exc:
+                raise errors.SpApiResponseError(
+                    f"group {group_id}: {exc}",
+                    operation="listFinancialEventsByGroupId",
+                    request_id=response.request_id,
+                ) from None
+            token = payload.get("NextToken")
+            if not token:
+                return result
+
+    @staticmethod
+    def _finance_payload(response, operation):
+        payload = response.body.get("payload")
+        if not isinstance(payload, dict):
+            raise errors.SpApiResponseError(
+                "missing required field 'payload'",
+                operation=operation,
+                request_id=response.request_id,
+            )
+        return payload

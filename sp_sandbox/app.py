@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import data, render
+from . import data, finances, render
 from .recorder import RECORDER, Exchange
 from .scenario import format_time, parse_time
 from .state import view_at
@@ -31,6 +31,7 @@ ORDERS_V0 = "ordersV0"
 FEEDS = "feeds_2021-06-30"
 TOKENS = "tokens_2021-03-01"
 SELLERS = "sellers"
+FINANCES = "financesV0"
 
 # rule path, method, name (stats/faults/rate limits), model, operationId, handler
 ROUTES = [
@@ -64,6 +65,11 @@ ROUTES = [
     ("/feeds/2021-06-30/feeds/<feed_id>", "GET", "getFeed", FEEDS, "getFeed", "get_feed"),
     ("/feeds/2021-06-30/feeds/<feed_id>", "DELETE", "cancelFeed", FEEDS, "cancelFeed",
      "cancel_feed"),
+    ("/finances/v0/financialEventGroups", "GET", "listFinancialEventGroups", FINANCES,
+     "listFinancialEventGroups", "list_financial_event_groups"),
+    ("/finances/v0/financialEventGroups/<group_id>/financialEvents", "GET",
+     "listFinancialEventsByGroupId", FINANCES, "listFinancialEventsByGroupId",
+     "list_financial_events_by_group_id"),
 ]
 RESTRICTED = {"getOrderBuyerInfo", "getOrderAddress", "getOrderItemsBuyerInfo"}
 RDT_PATHS = [re.compile(p) for p in (
@@ -133,6 +139,9 @@ class SandboxApp:
             Rule("/_sandbox/faults", methods=["POST", "DELETE", "GET"],
                  endpoint=("ctl", "faults")),
             Rule("/_sandbox/reset", methods=["POST"], endpoint=("ctl", "reset")),
+            Rule("/_sandbox/orders/<order_id>/refund", methods=["POST"],
+                 endpoint=("ctl", "refund")),
+            Rule("/_sandbox/advertising", methods=["POST"], endpoint=("ctl", "advertising")),
             Rule("/_sandbox/rate-limits/reset", methods=["POST"],
                  endpoint=("ctl", "reset_rate_limits")),
         ]
@@ -663,6 +672,67 @@ class SandboxApp:
         self.state.record_shipment(order_id, body, lines)
         return 204, None
 
+    # --- finances v0 -------------------------------------------------------------
+    def _finance_window(self, request, after_name, before_name):
+        limit = (self.state.now() - timedelta(minutes=2)).replace(microsecond=0)
+        after, before = self._time(request, after_name), self._time(request, before_name)
+        for name, value in ((after_name, after), (before_name, before)):
+            if value is not None and value > limit:
+                raise invalid(f"{name} must be more than two minutes before the time of the "
+                              "request.", f"Latest allowed: {format_time(limit)}.")
+        if after is not None and before is not None and before <= after:
+            raise invalid(f"{before_name} must be after {after_name}.")
+        return after, before
+
+    def op_list_financial_event_groups(self, request, elements):
+        token = request.args.get("NextToken")
+        if token:
+            pinned = self._untoken(token, "groups", "NextToken")
+            after = parse_time(pinned["after"]) if pinned["after"] else None
+            before = parse_time(pinned["before"]) if pinned["before"] else None
+            offset, size = pinned["offset"], pinned["size"]
+        else:
+            after, before = self._finance_window(request, "FinancialEventGroupStartedAfter",
+                                                 "FinancialEventGroupStartedBefore")
+            offset, size = 0, self._int(request, "MaxResultsPerPage", 1, 100, 10)
+        groups = [g for g in self.state.finance_groups().values()
+                  if (after is None or g["start"] >= after)
+                  and (before is None or g["start"] < before)]
+        page = groups[offset:offset + size]
+        payload = {"FinancialEventGroupList": [finances.render_group(g) for g in page]}
+        if offset + size < len(groups):
+            payload["NextToken"] = self._token({
+                "kind": "groups", "after": format_time(after) if after else None,
+                "before": format_time(before) if before else None,
+                "offset": offset + size, "size": size})
+        return 200, {"payload": payload}
+
+    def op_list_financial_events_by_group_id(self, request, elements, group_id):
+        token = request.args.get("NextToken")
+        if token:
+            pinned = self._untoken(token, "events", "NextToken")
+            if pinned["group"] != group_id:
+                raise invalid("Invalid NextToken.", "The NextToken belongs to another group.")
+            after = parse_time(pinned["after"]) if pinned["after"] else None
+            before = parse_time(pinned["before"]) if pinned["before"] else None
+            offset, size = pinned["offset"], pinned["size"]
+        else:
+            after, before = self._finance_window(request, "PostedAfter", "PostedBefore")
+            if before is not None and after is None:
+                raise invalid("PostedAfter is required when PostedBefore is set.")
+            offset, size = 0, self._int(request, "MaxResultsPerPage", 1, 100, 100)
+        group = self.state.finance_groups().get(group_id)
+        rows = [row for row in (group["events"] if group else [])
+                if (after is None or row[0] >= after) and (before is None or row[0] < before)]
+        payload = {"FinancialEvents": finances.render_events(rows[offset:offset + size])}
+        if offset + size < len(rows):
+            payload["NextToken"] = self._token({
+                "kind": "events", "group": group_id,
+                "after": format_time(after) if after else None,
+                "before": format_time(before) if before else None,
+                "offset": offset + size, "size": size})
+        return 200, {"payload": payload}
+
     # --- tokens -----------------------------------------------------------------
     def op_create_rdt(self, request, elements):
         body = request.get_json(silent=True, force=True)
@@ -859,6 +929,12 @@ class SandboxApp:
                         request.args.get("orderId"))})
                 if action == "listings":
                     return self._json(200, {"listings": state.listings})
+                if action == "refund":
+                    state.refund(args["order_id"], (body or {}).get("itemIds"))
+                    return self._json(200, {"orderId": args["order_id"]})
+                if action == "advertising":
+                    ad = state.add_ads_charge(**(body or {}))
+                    return self._json(201, {"time": format_time(ad["time"])})
                 if action == "reset":
                     state.reset()
                     return self._json(200, {"now": format_time(state.now())})

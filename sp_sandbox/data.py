@@ -53,6 +53,8 @@ USAGE_PLANS = {
     "getFeed": (2.0, 15),
     "createFeedDocument": (0.5, 15),
     "getFeedDocument": (0.0222, 10),
+    "listFinancialEventGroups": (0.5, 30),
+    "listFinancialEventsByGroupId": (0.5, 30),
 }
 
 # v2026 status -> v0 spelling

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from . import data
-from .scenario import format_time, money
+from .scenario import format_time, money, parse_time
 
 # name pools per country: (given names, family names); Unicode on purpose
 NAMES = {
@@ -211,7 +211,35 @@ def generate(count, seed, marketplaces, start, days, fba_ratio, b2b_ratio, gift_
         "marketplaces": [mp["code"] for mp in mps],
         "orders": orders,
         "listings": listings,
+        "finances": _finances(orders, mps, start, days, seed),
     }
+
+
+def _finances(orders, mps, start, days, seed):
+    """Refunds of some shipped orders and weekly advertising charges per marketplace.
+
+    A random generator of its own, so that the orders stay what they were for a seed."""
+    import random
+
+    rng = random.Random(f"finances-{seed}")
+    for order in orders:
+        shipped = [e["time"] for e in order["events"] if e["status"] == "SHIPPED"]
+        if shipped and rng.random() < 0.08:
+            when = parse_time(shipped[0]) + timedelta(hours=rng.randint(24, 5 * 24))
+            items = [i["orderItemId"] for i in order["items"]]
+            order["refunds"] = [{"time": format_time(when),
+                                 "itemIds": items if len(items) == 1 else items[:1]}]
+    advertising = []
+    for mp in mps:
+        for week in range(days // 7 + 1):
+            when = start - timedelta(days=7 * week, hours=rng.randint(1, 20))
+            base = money(Decimal(rng.randint(1000, 8000)) / 100 * Decimal(FX.get(
+                mp["currency"], "1")), mp["currency"])
+            tax = money(base * Decimal(mp["taxRate"]), mp["currency"]) if mp[
+                "taxIncluded"] else money(0, mp["currency"])
+            advertising.append({"marketplace": mp["code"], "time": format_time(when),
+                                "amount": str(base), "tax": str(tax)})
+    return {"advertising": advertising}
 
 
 def _order_id(rng, country, used):

@@ -51,7 +51,8 @@ def tax_of(amount, rate, included, currency):
 class Scenario:
     """A seller with marketplaces and orders. Plain JSON data (see README.md)."""
 
-    def __init__(self, seller=None, marketplaces=None, orders=None, start=None, listings=None):
+    def __init__(self, seller=None, marketplaces=None, orders=None, start=None, listings=None,
+                 finances=None):
         self.seller = dict(seller or {})
         self.seller.setdefault("sellerId", "A2SANDBOX0SELLER")
         self.seller.setdefault("storeName", "Sandbox Store")
@@ -59,6 +60,9 @@ class Scenario:
         self.orders = list(orders or [])
         self.listings = list(listings or [])
         self.start = parse_time(start) if start else None
+        # {"settlementDays": 14, "settlementAnchor": ISO, "advertising": [{"marketplace",
+        #  "time", "amount", "tax"}]} (see finances.py)
+        self.finances = copy.deepcopy(finances or {})
 
     # --- construction -----------------------------------------------------
     @classmethod
@@ -70,6 +74,7 @@ class Scenario:
             orders=payload.get("orders"),
             start=payload.get("start"),
             listings=payload.get("listings"),
+            finances=payload.get("finances"),
         )
 
     @classmethod
@@ -84,6 +89,8 @@ class Scenario:
             "orders": copy.deepcopy(self.orders),
             "listings": copy.deepcopy(self.listings),
         }
+        if self.finances:
+            result["finances"] = copy.deepcopy(self.finances)
         if self.start:
             result["start"] = format_time(self.start)
         return result

@@ -14,7 +14,7 @@ import types
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from . import data
+from . import data, finances
 from .scenario import format_time, normalize_order, parse_time
 
 UTC = timezone.utc
@@ -112,6 +112,7 @@ class SellerState:
                 record = normalize_order(raw, self.marketplaces, start)
                 self._records[record["orderId"]] = record
             self._shipments = []
+            self._reset_finances(start)
             self.documents = {}
             self.feeds = {}
             self.listings = {}
@@ -307,6 +308,50 @@ class SellerState:
         if now >= feed["created"] + queued:
             return "IN_PROGRESS"
         return "IN_QUEUE"
+
+    # --- finances (see finances.py) ------------------------------------------
+    def _reset_finances(self, start):
+        settings = self.scenario.finances
+        self.settlement_days = int(settings.get("settlementDays", 14))
+        anchor = settings.get("settlementAnchor")
+        self.settlement_anchor = parse_time(anchor) if anchor else datetime(2026, 1, 1, tzinfo=UTC)
+        self.refunds = {}  # order id -> [(aware time, [item ids])]
+        for record in self._records.values():
+            for refund in record["raw"].get("refunds") or []:
+                item_ids = refund.get("itemIds") or [i["orderItemId"] for i in record["items"]]
+                self.refunds.setdefault(record["orderId"], []).append(
+                    (parse_time(refund["time"]), list(item_ids)))
+        self.ads = [finances.normalize_ad(ad, self.marketplaces, start)
+                    for ad in settings.get("advertising") or []]
+
+    def refund(self, order_id, item_ids=None):
+        """Refund whole items (default: all) of a shipped order now."""
+        with self.lock:
+            record = self.record(order_id)
+            if finances.shipped_time(record, self.now()) is None:
+                raise ValueError(f"order {order_id} is not shipped")
+            known = [i["orderItemId"] for i in record["items"]]
+            item_ids = list(item_ids or known)
+            unknown = [i for i in item_ids if i not in known]
+            if unknown:
+                raise ValueError(f"unknown item(s) {', '.join(unknown)}")
+            self.refunds.setdefault(order_id, []).append((self.now(), item_ids))
+
+    def add_ads_charge(self, marketplace, amount, tax="0", when=None):
+        """A Sponsored Products charge (base ``amount`` + ``tax``), posted now by default."""
+        with self.lock:
+            raw = {"marketplace": marketplace, "amount": amount, "tax": tax}
+            if when:
+                raw["time"] = when
+            ad = finances.normalize_ad(raw, self.marketplaces, self.now())
+            self.ads.append(ad)
+            return ad
+
+    def finance_groups(self, now=None):
+        """{group id: group dict} as Amazon would report them at ``now`` (see finances.py):
+        ``total`` (the payout of a closed group) and ``fees`` are Decimal."""
+        with self.lock:
+            return finances.build_groups(self, now or self.now())
 
     # --- summary ----------------------------------------------------------
     def summary(self):
