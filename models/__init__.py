@@ -8,3 +8,7 @@ from . import amazon_sync_run
 from . import res_partner
 from . import sale_order
 from . import sale_order_line
+from . import amazon_fee_mapping
+from . import amazon_settlement
+from . import account_move
+from . import sale_report

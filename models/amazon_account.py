@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -297,6 +298,8 @@ class AmazonAccount(models.Model):
             vals["location_id"] = company._amazon_get_location().id
         if not vals.get("team_id"):
             vals["team_id"] = company._amazon_get_team().id
+        if not vals.get("journal_id"):
+            vals["journal_id"] = company._amazon_get_journal().id or False
         return vals
 
     # --- Settings -----------------------------------------------------------------------------
@@ -823,6 +826,7 @@ class AmazonAccount(models.Model):
         sale_order.date_order = order.purchase_date
         if sale_order.amazon_channel == "fba":
             self._amazon_create_fba_moves(sale_order)
+        self._amazon_after_create_order(sale_order, order)
         return sale_order
 
     def _amazon_currency(self, order, marketplace):
@@ -1249,3 +1253,158 @@ class AmazonAccount(models.Model):
         return self._amazon_action(
             "amazon.sync.run", _("Sync History"), [("account_id", "=", self.id)], {"create": False}
         )
+
+    # --- Accounting: invoices, payouts, fees and settlements ---------------------------------
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Payout Journal",
+        domain="[('type', '=', 'bank'), ('company_id', '=', company_id)]",
+        tracking=True,
+        help="Bank journal of Amazon's payouts. Defaults to the company's \"Amazon Payments\" "
+        "journal (created with the first account once the company has a chart of accounts).",
+    )
+    fee_product_id = fields.Many2one(
+        "product.product",
+        string="Default Fee Product",
+        default=lambda self: self._default_amazon_product("product_amazon_fees"),
+        help="Product of the fee bill lines whose Amazon fee type has no mapping.",
+    )
+    fee_mapping_ids = fields.One2many(
+        "amazon.fee.mapping", "amazon_account_id", string="Fee Mappings", copy=True
+    )
+    settlement_ids = fields.One2many("amazon.settlement", "account_id", string="Settlements")
+    settlement_count = fields.Integer(compute="_compute_settlement_count")
+    settlement_lookback_days = fields.Integer(
+        string="Settlement Look-back (days)",
+        default=90,
+        help="Settlement groups opened in the last N days are read on each import; the ones "
+        "already imported are skipped.",
+    )
+
+    def _compute_settlement_count(self):
+        groups = self.env["amazon.settlement"]._read_group(
+            [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+        )
+        counts = {account.id: count for account, count in groups}
+        for account in self:
+            account.settlement_count = counts.get(account.id, 0)
+
+    def _amazon_payout_journal(self):
+        """The journal payouts are registered in (created on first use if need be)."""
+        self.ensure_one()
+        journal = self.journal_id or self.company_id._amazon_get_journal()
+        if not journal:
+            raise UserError(
+                _(
+                    "Install a chart of accounts for %(company)s first: the Amazon Payments "
+                    "journal needs one.",
+                    company=self.company_id.name,
+                )
+            )
+        if not self.journal_id:
+            self.sudo().journal_id = journal
+        return journal
+
+    def _amazon_after_create_order(self, sale_order, order):
+        """Called at the end of ``_amazon_create_order`` (extension point)."""
+        sale_order._amazon_remind_missing_vat()
+
+    def action_view_settlements(self):
+        return self._amazon_action(
+            "amazon.settlement",
+            _("Settlements"),
+            [("account_id", "=", self.id)],
+            {"create": False},
+        )
+
+    def action_register_payout(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Register Amazon Payout"),
+            "res_model": "amazon.payout.register",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
+    def action_import_settlements(self):
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        imported = self.env["amazon.settlement"]
+        for account in self:
+            imported |= account._import_settlements()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Amazon settlements"),
+                "message": _("%(count)s settlement(s) imported.", count=len(imported)),
+                "type": "success",
+                "sticky": False,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _cron_import_settlements(self):
+        if not self._is_sync_enabled():
+            return
+        for account in self.sudo().search([]):
+            try:
+                account._import_settlements()
+            except UserError as error:
+                _logger.warning(
+                    "Amazon account %s: settlement import failed: %s", account.id, error
+                )
+
+    def _import_settlements(self):
+        """Import the closed financial event groups not imported yet; one savepoint each.
+
+        :return: the settlements created
+        """
+        self.ensure_one()
+        Settlement = self.env["amazon.settlement"]
+        since = fields.Datetime.now() - timedelta(days=max(self.settlement_lookback_days, 1))
+        created = Settlement
+        try:
+            with self._get_sp_api_client() as client:
+                groups = client.list_financial_event_groups(started_after=since)
+                known = set(
+                    Settlement.search(
+                        [
+                            ("account_id", "=", self.id),
+                            ("group_ref", "in", [g.group_id for g in groups]),
+                        ]
+                    ).mapped("group_ref")
+                )
+                for group in groups:
+                    if not group.is_closed or group.group_id in known:
+                        continue
+                    events = client.list_financial_events_by_group_id(group.group_id)
+                    with self.env.cr.savepoint():
+                        created |= Settlement._amazon_create_from_group(self, group, events)
+        except SpApiError as error:
+            raise UserError(
+                _(
+                    "Amazon settlements of %(account)s could not be read:\n%(error)s",
+                    account=self.name,
+                    error=str(error),
+                )
+            ) from error
+        return created
+
+    def _amazon_fee_product(self, fee_type):
+        """(product, expense account or empty) of one Amazon fee type."""
+        mapping = self.fee_mapping_ids.filtered(lambda m: m.fee_type == fee_type)[:1]
+        product = mapping.product_id or self.fee_product_id
+        if not product:
+            raise UserError(
+                _(
+                    "Set a default fee product on the Amazon account %(account)s (fee type "
+                    "%(fee)s has no mapping).",
+                    account=self.name,
+                    fee=fee_type,
+                )
+            )
+        return product, mapping.expense_account_id

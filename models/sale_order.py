@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import _, fields, models
+from odoo.exceptions import UserError
 
 
 class SaleOrder(models.Model):
@@ -71,3 +72,48 @@ class SaleOrder(models.Model):
         if self.amazon_channel == "fba":
             return any(line.qty_delivered for line in self.order_line)
         return any(picking.state == "done" for picking in self.picking_ids)
+
+    # --- Invoicing -------------------------------------------------------------------------
+    def _prepare_invoice(self):
+        vals = super()._prepare_invoice()
+        if self.amazon_account_id:
+            vals.update(
+                amazon_account_id=self.amazon_account_id.id,
+                amazon_marketplace_id=self.amazon_marketplace_id.id,
+            )
+        return vals
+
+    def _amazon_missing_vat(self):
+        """Business orders of Amazon whose invoiced customer has no VAT number."""
+        return self.filtered(
+            lambda order: (
+                order.amazon_is_business and not order.partner_invoice_id.commercial_partner_id.vat
+            )
+        )
+
+    def _create_invoices(self, grouped=False, final=False, date=None):
+        missing = self._amazon_missing_vat()
+        if missing:
+            raise UserError(
+                _(
+                    "Enter the VAT number of the business customer before invoicing these "
+                    "Amazon orders (Amazon did not send it): %(orders)s.",
+                    orders=", ".join(missing.mapped("name")),
+                )
+            )
+        return super()._create_invoices(grouped=grouped, final=final, date=date)
+
+    def _amazon_remind_missing_vat(self):
+        """Ask the salesperson (an activity) for the VAT number of B2B customers without one."""
+        activity_type = self.env.ref("mail.mail_activity_data_todo", raise_if_not_found=False)
+        for order in self._amazon_missing_vat():
+            order.activity_schedule(
+                activity_type_id=activity_type.id if activity_type else False,
+                summary=_("Enter the customer's VAT number"),
+                note=_(
+                    "This Amazon business order comes without the buyer's VAT number. Enter it "
+                    "on the customer (ask the buyer through Seller Central messaging) before "
+                    "invoicing: business invoices must show it."
+                ),
+                user_id=(order.user_id or order.amazon_account_id.user_id or self.env.user).id,
+            )

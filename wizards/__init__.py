@@ -1,1 +1,4 @@
 # Transient models (wizards) of the connector go here.
+from . import account_move_send
+from . import account_payment_register
+from . import amazon_payout_register
