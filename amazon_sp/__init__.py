@@ -6,7 +6,7 @@ Public interface used by the Odoo models::
                             errors, const, types, finances)
 """
 
-from . import const, errors, finances, ratelimit, types
+from . import const, errors, finances, listings, ratelimit, types
 from .client import ClientConfig, ClientStats, Page, SpApiClient
 from .parsing import parse_order, parse_order_v0
 
@@ -18,6 +18,7 @@ __all__ = [
     "const",
     "errors",
     "finances",
+    "listings",
     "parse_order",
     "parse_order_v0",
     "ratelimit",

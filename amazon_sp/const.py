@@ -378,3 +378,15 @@ AMAZON_CARRIERS = (
     "Yodel",
 )
 TRACKING_REF_MAX_LENGTH = 64
+
+# --- Listings feeds: FBM stock push (JSON_LISTINGS_FEED, listings feed format v2) ---------------
+LISTINGS_FEED_TYPE = "JSON_LISTINGS_FEED"
+LISTINGS_FEED_VERSION = "2.0"
+LISTINGS_FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
+LISTINGS_PRODUCT_TYPE = "PRODUCT"  # PATCH of fulfillment availability needs no real type
+LISTINGS_AVAILABILITY_PATH = "/attributes/fulfillment_availability"
+FULFILLMENT_CHANNEL_DEFAULT = "DEFAULT"  # the seller's own (FBM) fulfillment channel
+FEED_STATUS_DONE = "DONE"
+FEED_STATUS_FATAL = "FATAL"
+FEED_STATUS_CANCELLED = "CANCELLED"
+FEED_STATUSES_PENDING = ("IN_QUEUE", "IN_PROGRESS")
