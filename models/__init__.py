@@ -12,3 +12,5 @@ from . import amazon_fee_mapping
 from . import amazon_settlement
 from . import account_move
 from . import sale_report
+from . import amazon_feed
+from . import stock_move

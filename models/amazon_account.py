@@ -17,6 +17,7 @@ from odoo.tools import html2plaintext
 
 from ..amazon_sp import ClientConfig, SpApiClient, amounts, const, parse_order, parse_order_v0
 from ..amazon_sp import errors as amazon_errors
+from ..amazon_sp import listings as amazon_listings
 from ..amazon_sp.errors import SpApiError
 
 _logger = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ SYNC_ENABLED_PARAM = "sale_amazon_connector.sync_enabled"
 CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
 # Advisory lock namespaces (first key of pg_try_advisory_lock) of the syncs of one account.
 SYNC_LOCK_KEYS = {"orders": 0x414D5A01, "pickings": 0x414D5A02}
+SYNC_LOCK_KEYS["stock"] = 0x414D5A03  # FBM stock push
 
 
 @dataclass
@@ -725,6 +727,11 @@ class AmazonAccount(models.Model):
             for item in order.items
             if item.sku and order.marketplace_id in marketplaces
         }
+        channels = {
+            (order.marketplace_id, item.sku): "fba" if order.channel == const.CHANNEL_AFN else "fbm"
+            for order in orders
+            for item in order.items
+        }
         if not wanted:
             return {}
         skus = list({sku for _mp, sku in wanted})
@@ -732,6 +739,9 @@ class AmazonAccount(models.Model):
             [("account_id", "=", self.id), ("sku", "in", skus)]
         )
         found = {(offer.marketplace_id.api_ref, offer.sku): offer for offer in offers}
+        for key, offer in found.items():
+            if not offer.fulfillment_channel and key in channels:
+                offer.fulfillment_channel = channels[key]
         missing = wanted - set(found)
         if missing:
             products = self.env["product.product"].search(
@@ -751,6 +761,7 @@ class AmazonAccount(models.Model):
                         "marketplace_id": marketplaces[mp_ref].id,
                         "sku": sku,
                         "product_id": by_code.get(sku, default).id,
+                        "fulfillment_channel": channels[(mp_ref, sku)],
                     }
                     for mp_ref, sku in sorted(missing)
                 ]
@@ -825,7 +836,7 @@ class AmazonAccount(models.Model):
         # Confirmation stamps "now"; the order date is the buyer's purchase date.
         sale_order.date_order = order.purchase_date
         if sale_order.amazon_channel == "fba":
-            self._amazon_create_fba_moves(sale_order)
+            self._amazon_create_fba_moves(sale_order, order)
         self._amazon_after_create_order(sale_order, order)
         return sale_order
 
@@ -1078,45 +1089,24 @@ class AmazonAccount(models.Model):
                 subtype_xmlid="mail.mt_note",
             )
 
-    def _amazon_create_fba_moves(self, sale_order):
-        """Goods Amazon shipped leave the account's Amazon location: done moves, so
-        Inventory ▶ Moves History shows them and the lines count as delivered."""
-        customers = self.env.ref("stock.stock_location_customers")
-        destination = sale_order.partner_shipping_id.property_stock_customer or customers
-        vals_list = []
-        for line in sale_order.order_line:
-            if line.product_id.type != "product" or line.product_uom_qty <= 0:
-                continue
-            vals_list.append(
-                {
-                    "name": line.name[:2000],
-                    "origin": sale_order.name,
-                    "product_id": line.product_id.id,
-                    "product_uom": line.product_uom.id,
-                    "product_uom_qty": line.product_uom_qty,
-                    "location_id": self.location_id.id,
-                    "location_dest_id": destination.id,
-                    "company_id": self.company_id.id,
-                    "partner_id": sale_order.partner_shipping_id.id,
-                    "sale_line_id": line.id,
-                    "picked": True,
-                    "move_line_ids": [
-                        Command.create(
-                            {
-                                "product_id": line.product_id.id,
-                                "product_uom_id": line.product_uom.id,
-                                "quantity": line.product_uom_qty,
-                                "location_id": self.location_id.id,
-                                "location_dest_id": destination.id,
-                                "company_id": self.company_id.id,
-                            }
-                        )
-                    ],
-                }
-            )
-        if vals_list:
-            moves = self.env["stock.move"].create(vals_list)
-            moves._action_done()
+    def _amazon_create_fba_moves(self, sale_order, order=None):
+        """Goods Amazon shipped leave the account's Amazon location (see
+        ``stock.move._amazon_create_fba_moves``); what cannot be moved yet (tracked
+        products without lots) becomes an activity for the salesperson."""
+        serials = {}
+        if order is not None:
+            by_item = {item.item_id: item.serial_numbers for item in order.items}
+            serials = {
+                line.id: by_item.get(line.amazon_item_ref) or ()
+                for line in sale_order.order_line
+                if line.amazon_item_ref
+            }
+        result = self.env["stock.move"]._amazon_create_fba_moves(
+            sale_order, self.location_id, serials
+        )
+        for message in result.problems:
+            self._amazon_flag(sale_order, message)
+        return result
 
     # --- Order synchronization: updating ---------------------------------------------------
     def _amazon_update_order(self, sale_order, order):
@@ -1408,3 +1398,249 @@ class AmazonAccount(models.Model):
                 )
             )
         return product, mapping.expense_account_id
+
+    # --- Stock: FBA locations per account, FBM stock push (issue 6) ----------------------------
+    warehouse_id = fields.Many2one(
+        "stock.warehouse",
+        string="Warehouse (FBM stock)",
+        default=lambda self: self.env["stock.warehouse"].search(
+            [("company_id", "=", self.env.company.id)], limit=1
+        ),
+        check_company=True,
+        tracking=True,
+        help="The free quantity of the products in this warehouse's stock location is sent to "
+        "Amazon for the offers you ship yourself (FBM) that synchronize their stock.",
+    )
+    stock_feed_ids = fields.One2many("amazon.feed", "account_id", string="Stock Feeds")
+
+    @api.constrains("seller_id", "active_marketplace_ids", "active", "company_id")
+    def _check_seller_marketplace_overlap(self):
+        """One seller's marketplace is synchronized by one active account only, whatever
+        the company: two records would import its orders twice."""
+        for account in self.filtered(
+            lambda a: a.active and a.seller_id and a.active_marketplace_ids
+        ):
+            others = (
+                self.sudo()
+                .with_context(active_test=True)
+                .search(
+                    [
+                        ("id", "!=", account.id),
+                        ("seller_id", "=", account.seller_id),
+                        ("active_marketplace_ids", "in", account.active_marketplace_ids.ids),
+                    ]
+                )
+            )
+            for other in others:
+                shared = account.active_marketplace_ids & other.sudo().active_marketplace_ids
+                raise ValidationError(
+                    _(
+                        "Marketplace(s) %(marketplaces)s of seller %(seller)s are already "
+                        "synchronized by the Amazon account %(other)s (company %(company)s). "
+                        "Each marketplace of a seller is synchronized by one account only: "
+                        "remove them from one of the two accounts.",
+                        marketplaces=", ".join(shared.mapped("name")),
+                        seller=account.seller_id,
+                        other=other.name,
+                        company=other.company_id.name,
+                    )
+                )
+
+    def _amazon_stock_warehouse(self):
+        self.ensure_one()
+        return self.warehouse_id or self.env["stock.warehouse"].search(
+            [("company_id", "=", self.company_id.id)], limit=1
+        )
+
+    def action_sync_stock(self):
+        """Push the FBM quantities of the accounts in ``self`` now (button and RPC)."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        totals, messages = Counter(), []
+        for account in self:
+            outcome = account._sync_stock(trigger="manual")
+            totals.update(outcome.counts)
+            messages += outcome.errors
+        message = _(
+            "%(sent)s quantities sent, %(synced)s confirmed by Amazon, %(failed)s failed.",
+            sent=totals["created"],
+            synced=totals["updated"],
+            failed=totals["failed"],
+        )
+        problems = bool(totals["failed"] or messages)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Amazon stock synchronized"),
+                "message": "\n".join([message, *messages]),
+                "type": "warning" if problems else "success",
+                "sticky": problems,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _cron_sync_stock(self):
+        if not self._is_sync_enabled():
+            return
+        for account in self.sudo().search([]):
+            account._sync_stock(trigger="cron")
+
+    def _sync_stock(self, trigger="manual"):
+        """Read the processing reports of the stock feeds sent earlier, then send one
+        JSON_LISTINGS_FEED per marketplace with the FBM offers whose quantity changed.
+
+        Counts: ``created`` offers sent, ``updated`` offers Amazon confirmed, ``failed``
+        offers Amazon refused (told to the salesperson in one message per run)."""
+        self.ensure_one()
+        account = self._amazon_sync_env()
+        outcome = SyncOutcome()
+        with account._amazon_sync_lock("stock") as locked:
+            if not locked:
+                outcome.counts["busy"] += 1
+                return outcome
+            run = account._amazon_start_run("stock", trigger)
+            failed = self.env["amazon.offer"]
+            client = None
+            try:
+                client = account._get_sp_api_client()
+                failed = account._amazon_check_stock_feeds(client, outcome)
+                account._amazon_push_stock(client, outcome)
+            except (amazon_errors.SpApiError, UserError) as exc:
+                _logger.warning("Amazon account %s: stock sync interrupted: %s", account.id, exc)
+                outcome.errors.append(exc.args[0] if isinstance(exc, UserError) else str(exc))
+            finally:
+                if client is not None:
+                    outcome.api_calls = client.stats.calls
+                    outcome.throttled = client.stats.throttled
+                    client.close()
+            account._amazon_notify_stock_failures(failed)
+            account._amazon_finish_run(run, outcome)
+        return outcome
+
+    def _amazon_stock_quantities(self, offers):
+        """{offer: whole units free in the account's warehouse stock} (never negative)."""
+        location = self._amazon_stock_warehouse().lot_stock_id
+        products = offers.product_id.with_context(location=location.id)
+        # free_qty does not depend on quants: a manual run after an inventory change in
+        # the same transaction must not read a stale value.
+        products.invalidate_recordset(["free_qty"])
+        free = {product.id: product.free_qty for product in products}
+        return {offer: max(int(free.get(offer.product_id.id, 0.0) // 1), 0) for offer in offers}
+
+    def _amazon_push_stock(self, client, outcome):
+        offers = self.env["amazon.offer"].search(
+            [
+                ("account_id", "=", self.id),
+                ("sync_stock", "=", True),
+                ("fulfillment_channel", "=", "fbm"),
+                ("is_default_product", "=", False),
+                ("marketplace_id", "in", self.active_marketplace_ids.ids),
+                ("stock_sync_state", "!=", "pending"),
+            ]
+        )
+        if not offers:
+            return
+        if not self.seller_id:
+            raise UserError(
+                _(
+                    "Set the Merchant ID of the Amazon account %(account)s: stock feeds need it.",
+                    account=self.name,
+                )
+            )
+        quantities = self._amazon_stock_quantities(offers)
+        changed = offers.filtered(
+            lambda o: not o.stock_last_push or o.stock_last_qty != quantities[o]
+        )
+        for marketplace in changed.marketplace_id:
+            batch = changed.filtered(lambda o, mp=marketplace: o.marketplace_id == mp)
+            self._amazon_send_stock_feed(client, marketplace, batch, quantities, outcome)
+
+    def _amazon_send_stock_feed(self, client, marketplace, offers, quantities, outcome):
+        feed = amazon_listings.build_availability_feed(
+            self.seller_id, [(offer.sku, quantities[offer]) for offer in offers]
+        )
+        content_type = const.LISTINGS_FEED_CONTENT_TYPE
+        document_id, url = client.create_feed_document(content_type)
+        client.upload_feed_document(url, amazon_listings.encode_feed(feed), content_type)
+        feed_id = client.create_feed(const.LISTINGS_FEED_TYPE, [marketplace.api_ref], document_id)
+        record = self.env["amazon.feed"].create(
+            {
+                "account_id": self.id,
+                "marketplace_id": marketplace.id,
+                "feed_ref": feed_id,
+                "document_ref": document_id,
+                "message_map": {
+                    str(index): offer.id for index, offer in enumerate(offers, start=1)
+                },
+            }
+        )
+        now = fields.Datetime.now()
+        for offer in offers:
+            offer.write(
+                {
+                    "stock_last_qty": quantities[offer],
+                    "stock_last_push": now,
+                    "stock_sync_state": "pending",
+                    "stock_sync_message": False,
+                    "stock_feed_id": record.id,
+                }
+            )
+        outcome.counts["created"] += len(offers)
+        self._amazon_commit()
+        return record
+
+    def _amazon_check_stock_feeds(self, client, outcome):
+        """Apply the processing reports of the feeds Amazon has finished; returns the
+        offers that failed."""
+        failed = self.env["amazon.offer"]
+        feeds = self.env["amazon.feed"].search(
+            [("account_id", "=", self.id), ("state", "=", "submitted")], order="id"
+        )
+        for feed in feeds:
+            status = client.get_feed(feed.feed_ref)
+            processing = status.get("processingStatus")
+            feed.amazon_status = processing
+            if processing in const.FEED_STATUSES_PENDING:
+                continue
+            results, error = {}, None
+            document_ref = status.get("resultFeedDocumentId")
+            if processing == const.FEED_STATUS_CANCELLED:
+                error = _("The feed was cancelled on Amazon; the quantity was not updated.")
+            elif not document_ref:
+                error = _(
+                    "Amazon finished the feed (%(status)s) without a processing report.",
+                    status=processing,
+                )
+            else:
+                document = client.get_feed_document(document_ref)
+                try:
+                    report = amazon_listings.decode_report(client.download_feed_document(document))
+                except ValueError as exc:
+                    error = _(
+                        "Amazon's processing report cannot be read: %(error)s", error=str(exc)
+                    )
+                else:
+                    results = amazon_listings.read_processing_report(
+                        report, [int(key) for key in feed.message_map or {}], processing
+                    )
+                    feed.result_document_ref = document_ref
+            failed |= feed._amazon_apply_results(results, error, outcome)
+            self._amazon_commit()
+        return failed
+
+    def _amazon_notify_stock_failures(self, offers):
+        """One message per run to the salesperson listing the offers Amazon refused."""
+        if not offers or not self.user_id:
+            return
+        self.message_post(
+            body=self.env["ir.qweb"]._render(
+                "sale_amazon_connector.stock_failures_message",
+                {"account": self, "offers": offers},
+            ),
+            subject=_("Amazon refused stock quantities (%(account)s)", account=self.name),
+            partner_ids=self.user_id.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )

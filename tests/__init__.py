@@ -2,3 +2,4 @@ from . import test_install
 from . import test_account
 from . import test_order_sync
 from . import test_accounting
+from . import test_stock
