@@ -13,7 +13,7 @@ class AmazonSyncRun(models.Model):
     )
     company_id = fields.Many2one(related="account_id.company_id", store=True)
     kind = fields.Selection(
-        [("orders", "Orders"), ("pickings", "Pickings")],
+        [("orders", "Orders"), ("pickings", "Pickings"), ("stock", "Stock")],
         string="Kind",
         required=True,
         default="orders",
