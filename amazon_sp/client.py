@@ -32,7 +32,7 @@ from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
 from sp_api.base.helpers import fill_query_params
 
-from . import const, errors, finances, ratelimit, types
+from . import carriers, const, errors, finances, ratelimit, types
 from ._adapter import LwaTokenClient, make_api
 from .redact import install_log_filter, register_secret
 
@@ -126,9 +126,6 @@ def _is_expired_token(exc):
         or "expired" in f"{e.message} {e.details}".lower()
         for e in exc.errors
     )
-
-
-_CARRIERS = {name.lower(): name for name in const.AMAZON_CARRIERS}
 
 
 class SpApiClient:
@@ -587,11 +584,13 @@ class SpApiClient:
         shipping_method=None,
     ):
         """Confirm one package of an MFN order. Not retried after it may have been
-        received: a timeout/reset then raises SpApiTransportError(outcome_unknown=True)."""
-        code = _CARRIERS.get((carrier_code or "").strip().lower())
-        if code is None:
-            carrier_name = carrier_name or carrier_code
-            code = const.CARRIER_OTHER
+        received: a timeout/reset then raises SpApiTransportError(outcome_unknown=True).
+
+        ``carrier_code``: the carrier's name as the seller knows it, resolved with
+        :func:`.carriers.resolve_carrier` (an explicit ``carrier_name`` wins for "Other")."""
+        code, resolved_name = carriers.resolve_carrier(carrier_code)
+        carrier_name = carrier_name or resolved_name
+        tracking_number = carriers.validate_tracking_ref(tracking_number)
         package = {
             "packageReferenceId": str(package_reference_id),
             "carrierCode": code,

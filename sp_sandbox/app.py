@@ -297,6 +297,10 @@ class SandboxApp:
                     self._drop_connection(environ)
                 if fault.kind == "slow":
                     self._sleep(fault.delay)
+                elif fault.kind == "400":
+                    # Amazon refusing the request as invalid (nothing is processed).
+                    raise invalid("The request was rejected.",
+                                  "Sandbox fault 400: injected for testing.")
                 elif fault.kind == "429":
                     raise ApiError(429, "QuotaExceeded",
                                    "You exceeded your quota for the requested resource.")

@@ -4,7 +4,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("429", "500", "503", "slow", "reset", "malformed", "missing_field")
+KINDS = ("400", "429", "500", "503", "slow", "reset", "malformed", "missing_field")
 AFTER_EFFECT_KINDS = ("slow", "500", "reset")
 
 
