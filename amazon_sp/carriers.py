@@ -63,7 +63,8 @@ def validate_tracking_ref(ref):
     """Return the tracking reference trimmed, or raise :class:`InvalidTrackingRef` for an
     obviously invalid one (empty or blank, line breaks/tabs inside, longer than
     ``const.TRACKING_REF_MAX_LENGTH``)."""
-    clean = (ref or "").strip() if isinstance(ref, str) or ref is None else str(ref).strip()
+    # Falsy values (None, and False as Odoo gives an empty field) are no reference at all.
+    clean = str(ref).strip() if ref else ""
     if not clean:
         raise InvalidTrackingRef(TRACKING_EMPTY, ref)
     if any(ord(char) < 32 or ord(char) == 127 for char in clean):

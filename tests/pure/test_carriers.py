@@ -64,6 +64,7 @@ def test_valid_tracking_refs(ref, expected):
     ("ref", "reason"),
     [
         (None, carriers.TRACKING_EMPTY),
+        (False, carriers.TRACKING_EMPTY),  # an empty Odoo field
         ("", carriers.TRACKING_EMPTY),
         (" \t \n", carriers.TRACKING_EMPTY),
         ("x" * (const.TRACKING_REF_MAX_LENGTH + 1), carriers.TRACKING_TOO_LONG),
