@@ -14,3 +14,4 @@ from . import account_move
 from . import sale_report
 from . import amazon_feed
 from . import stock_move
+from . import stock_picking

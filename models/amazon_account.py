@@ -18,6 +18,7 @@ from odoo.tools import html2plaintext
 from ..amazon_sp import ClientConfig, SpApiClient, amounts, const, parse_order, parse_order_v0
 from ..amazon_sp import errors as amazon_errors
 from ..amazon_sp import listings as amazon_listings
+from ..amazon_sp import shipments as amazon_shipments
 from ..amazon_sp.errors import SpApiError
 
 _logger = logging.getLogger(__name__)
@@ -1644,3 +1645,278 @@ class AmazonAccount(models.Model):
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
+
+    # --- FBM shipments: picking synchronization ------------------------------------------------
+    def action_sync_pickings(self):
+        """Send the pending shipment confirmations of these accounts to Amazon now."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        totals = Counter()
+        messages = []
+        for account in self:
+            outcome = account._sync_pickings(trigger="manual")
+            totals.update(outcome.counts)
+            messages += outcome.errors
+        message = _(
+            "%(synced)s shipment(s) confirmed, %(known)s already known to Amazon, %(failed)s "
+            "failed, %(waiting)s waiting for Amazon's answer.",
+            synced=totals["created"],
+            known=totals["updated"],
+            failed=totals["failed"],
+            waiting=totals["skipped"],
+        )
+        if totals["busy"]:
+            message += " " + _("A synchronization was already running for this account.")
+        problems = bool(totals["failed"] or messages)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Amazon deliveries synchronized"),
+                "message": "\n".join([message, *messages]),
+                "type": "warning" if problems else "success",
+                "sticky": problems,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _cron_sync_pickings(self):
+        if not self._is_sync_enabled():
+            return
+        pending = (
+            self.env["stock.picking"]
+            .sudo()
+            ._read_group(
+                [("amazon_sync_status", "=", "pending"), ("state", "=", "done")], ["sale_id"]
+            )
+        )
+        accounts = self.sudo().browse()
+        for (sale_order,) in pending:
+            accounts |= sale_order.amazon_account_id
+        for account in accounts.filtered("active"):
+            account._sync_pickings(trigger="cron")
+
+    def _sync_pickings(self, trigger="manual", pickings=None):
+        """Confirm to Amazon the shipments of the pending FBM deliveries of this account
+        (or only of ``pickings``), one ``confirmShipment`` per delivery.
+
+        Each delivery is committed on its own (outside tests). A delivery whose answer was
+        lost stays pending; before any resend, the order is read on Amazon and the delivery
+        is marked synced when Amazon already has its package. Deliveries Amazon refused are
+        marked failed, and the salesperson gets one e-mail listing them.
+
+        :return: SyncOutcome; counts: created (confirmed), updated (already on Amazon),
+            failed, skipped (answer lost: retried), busy
+        """
+        self.ensure_one()
+        account = self._amazon_sync_env()
+        outcome = SyncOutcome()
+        with account._amazon_sync_lock("pickings") as locked:
+            if not locked:
+                _logger.info(
+                    "Amazon account %s: a picking sync is already running; this one exits.",
+                    account.id,
+                )
+                outcome.counts["busy"] += 1
+                return outcome
+            todo = account._amazon_pending_pickings(pickings)
+            if not todo and trigger == "cron":
+                return outcome
+            run = account._amazon_start_run("pickings", trigger)
+            failed = self.env["stock.picking"]
+            client = None
+            try:
+                if todo:
+                    client = account._get_sp_api_client()
+                for picking in todo:
+                    result = account._amazon_send_picking(client, picking, outcome)
+                    outcome.counts[result] += 1
+                    if result == "failed":
+                        failed |= picking
+                    account._amazon_commit()
+            except (amazon_errors.SpApiError, UserError) as exc:
+                # Amazon, or the way to it, failed for the whole account (credentials,
+                # outage...): the deliveries not sent stay pending for the next run.
+                error = exc.args[0] if isinstance(exc, UserError) else str(exc)
+                _logger.warning(
+                    "Amazon account %s: picking sync interrupted: %s", account.id, error
+                )
+                outcome.errors.append(error)
+            finally:
+                if client is not None:
+                    outcome.api_calls = client.stats.calls
+                    outcome.throttled = client.stats.throttled
+                    client.close()
+            account._amazon_notify_picking_failures(failed)
+            account._amazon_finish_run(run, outcome)
+        return outcome
+
+    def _amazon_pending_pickings(self, pickings=None):
+        domain = [
+            ("amazon_sync_status", "=", "pending"),
+            ("state", "=", "done"),
+            ("sale_id.amazon_account_id", "=", self.id),
+        ]
+        if pickings is not None:
+            domain.append(("id", "in", pickings.ids))
+        return self.env["stock.picking"].search(domain, order="date_done, id")
+
+    def _amazon_send_picking(self, client, picking, outcome):
+        """Confirm one delivery's shipment; returns the outcome key. Errors of the whole
+        account (authentication, throttling, Amazon unreachable) are raised."""
+        order = picking.sale_id
+        try:
+            items = picking._amazon_shipment_items()
+            tracking = picking._amazon_tracking_error()
+            if tracking:
+                raise UserError(tracking)
+            if not picking.carrier_id:
+                raise UserError(_("The delivery has no carrier."))
+        except UserError as exc:
+            picking._amazon_mark_failed(exc.args[0])
+            outcome.failures.append(f"{picking.name}: {exc.args[0]}")
+            return "failed"
+        if not items:
+            picking._amazon_mark_synced(
+                _(
+                    "Nothing to confirm to Amazon: this delivery completes no order item yet "
+                    "(kits count once all their components shipped)."
+                )
+            )
+            return "updated"
+        try:
+            if picking.amazon_sync_attempts:
+                # An earlier confirmation may have reached Amazon: look before resending.
+                raw = client.get_order(
+                    order.amazon_order_ref, included_data=("PACKAGES", "FULFILLMENT")
+                )
+                found = amazon_shipments.already_confirmed(raw, picking.id, items)
+                if found:
+                    picking._amazon_mark_synced(
+                        _(
+                            "Amazon already had this shipment (package %(package)s).",
+                            package=picking.id,
+                        )
+                        if found == amazon_shipments.PACKAGE_FOUND
+                        else _("Amazon already reports these items as shipped: nothing was resent.")
+                    )
+                    return "updated"
+            # Counted (and committed) before sending: should the process die while the
+            # request is on its way, the next run reads the order on Amazon first.
+            picking.amazon_sync_attempts += 1
+            self._amazon_commit()
+            client.confirm_shipment(
+                order.amazon_order_ref,
+                marketplace_id=order.amazon_marketplace_id.api_ref,
+                package_reference_id=picking.id,
+                carrier_code=picking.carrier_id.name,
+                tracking_number=picking.carrier_tracking_ref,
+                ship_date=picking.date_done,
+                items=items,
+            )
+        except (amazon_errors.SpApiBadRequestError, amazon_errors.SpApiNotFoundError) as exc:
+            if exc.outcome_unknown:
+                raise
+            picking._amazon_mark_failed(str(exc))
+            outcome.failures.append(f"{picking.name}: {exc}")
+            return "failed"
+        except amazon_errors.SpApiError as exc:
+            if not exc.outcome_unknown:
+                raise
+            picking.amazon_sync_error = _(
+                "Amazon's answer was lost (%(error)s). The delivery stays pending; before "
+                "sending it again, the order is checked on Amazon.",
+                error=str(exc),
+            )
+            outcome.failures.append(f"{picking.name}: {exc}")
+            return "skipped"
+        picking._amazon_mark_synced(
+            _(
+                "Shipment confirmed to Amazon: %(items)s item(s) with %(carrier)s, tracking "
+                "%(tracking)s.",
+                items=sum(qty for _item, qty in items),
+                carrier=picking.carrier_id.name,
+                tracking=picking.carrier_tracking_ref,
+            )
+        )
+        return "created"
+
+    def _amazon_notify_picking_failures(self, pickings):
+        """One e-mail to the salesperson listing the deliveries Amazon refused in a run."""
+        if not pickings or not self.user_id:
+            return
+        self.message_post(
+            body=self.env["ir.qweb"]._render(
+                "sale_amazon_connector.picking_failures_message",
+                {"account": self, "pickings": pickings},
+            ),
+            subject=_("Amazon refused shipment confirmations (%(account)s)", account=self.name),
+            partner_ids=self.user_id.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+
+    # --- Recover Order ----------------------------------------------------------------------
+    def action_open_recover_order(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Recover Order"),
+            "res_model": "amazon.recover.order",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
+    def _amazon_recover_order(self, order_ref):
+        """Fetch one order by reference and apply it through the order sync's own path,
+        whatever Last Order Sync says.
+
+        :return: SyncOutcome (counts: created, updated, unchanged, cancelled, skipped, failed)
+        :raise UserError: Amazon does not know the order, or cannot be reached
+        """
+        self.ensure_one()
+        account = self._amazon_sync_env()
+        outcome = SyncOutcome()
+        with account._amazon_sync_lock("orders") as locked:
+            if not locked:
+                raise UserError(
+                    _(
+                        "An order synchronization of %(account)s is running: try again in a "
+                        "minute.",
+                        account=self.name,
+                    )
+                )
+            run = account._amazon_start_run("orders", "recover")
+            error = None
+            try:
+                with account._get_sp_api_client() as client:
+                    try:
+                        if account.orders_api_version == "v0":
+                            raw = client.get_order_v0(order_ref)
+                        else:
+                            raw = client.get_order(order_ref)
+                    finally:
+                        outcome.api_calls = client.stats.calls
+                        outcome.throttled = client.stats.throttled
+            except amazon_errors.SpApiNotFoundError:
+                error = _(
+                    "Amazon does not know order %(ref)s in account %(account)s. Check the "
+                    "reference (and that the order belongs to this seller account).",
+                    ref=order_ref,
+                    account=self.name,
+                )
+            except amazon_errors.SpApiError as exc:
+                error = _(
+                    "Amazon could not be asked for order %(ref)s:\n%(error)s",
+                    ref=order_ref,
+                    error=str(exc),
+                )
+            if error:
+                outcome.errors.append(error)
+                account._amazon_finish_run(run, outcome)
+                raise UserError(error)
+            account._amazon_apply_orders([raw], account._amazon_parser(), outcome)
+            account._amazon_finish_run(run, outcome)
+        return outcome
