@@ -21,7 +21,7 @@ class StockPicking(models.Model):
         "merchant) shipped. Pending deliveries are sent by the scheduled action "
         "'Amazon: synchronize pickings', right after validation and then every 30 minutes.",
     )
-    amazon_sync_error = fields.Text(string="Amazon Sync Error", readonly=True, copy=False)
+    amazon_sync_error = fields.Text(readonly=True, copy=False)
     amazon_sync_attempts = fields.Integer(
         string="Amazon Confirmations Sent",
         readonly=True,

@@ -31,7 +31,7 @@ class AmazonRecoverOrder(models.TransientModel):
     )
     state = fields.Selection([("draft", "Draft"), ("done", "Done")], default="draft")
     result = fields.Text(readonly=True)
-    sale_order_id = fields.Many2one("sale.order", string="Sale Order", readonly=True)
+    sale_order_id = fields.Many2one("sale.order", readonly=True)
 
     @api.model
     def _clean_ref(self, ref):
