@@ -1,6 +1,7 @@
 """The WSGI application: LWA, SP-API operations, presigned documents, control endpoints."""
 
 import base64
+import copy
 import gzip
 import hashlib
 import hmac
@@ -126,6 +127,8 @@ class SandboxApp:
             Rule("/_docs/<document_id>", methods=["PUT", "GET"], endpoint=("doc", None)),
             Rule("/_sandbox/state", methods=["GET"], endpoint=("ctl", "state")),
             Rule("/_sandbox/orders", methods=["POST"], endpoint=("ctl", "add_order")),
+            Rule("/_sandbox/orders", methods=["GET"], endpoint=("ctl", "orders")),
+            Rule("/_sandbox/raw-orders", methods=["POST"], endpoint=("ctl", "add_raw_order")),
             Rule("/_sandbox/orders/<order_id>", methods=["GET"], endpoint=("ctl", "order")),
             Rule("/_sandbox/orders/<order_id>/status", methods=["POST"],
                  endpoint=("ctl", "status")),
@@ -333,6 +336,7 @@ class SandboxApp:
             elif fault.kind == "missing_field":
                 body, faulted = json.dumps(_remove_required(name, payload),
                                            ensure_ascii=False).encode(), True
+        faulted = faulted or bool(request.environ.get("sp_sandbox.raw"))
         RECORDER.record(Exchange(model, operation_id, status, body, faulted))
         self.state.count(name, status)
         response = Response(body, status=status, headers=headers)
@@ -497,8 +501,14 @@ class SandboxApp:
             after_key = None
         rows = self._select(self.state.views(), mode, after, before, marketplaces, channels,
                             statuses, after_key)
+        raw_rows = self._raw_rows(after, before, after_key)
+        rows += raw_rows
+        rows.sort(key=lambda row: row[0])
         page, more = rows[:page_size], len(rows) > page_size
-        result = {"orders": [render.order_v2026(current, included) for _, current in page]}
+        if raw_rows:  # verbatim bodies are outside the contract: never validate them
+            request.environ["sp_sandbox.raw"] = True
+        result = {"orders": [copy.deepcopy(current) if isinstance(current, dict)
+                             else render.order_v2026(current, included) for _, current in page]}
         if more:
             result["pagination"] = {"nextToken": self._token({
                 "kind": "search", "mode": mode, "after": format_time(after),
@@ -508,7 +518,22 @@ class SandboxApp:
             before)
         return 200, result
 
+    def _raw_rows(self, after, before, after_key):
+        """Raw orders (``state.add_raw_order``) of the window, as (key, body) rows."""
+        rows = []
+        for key, raw in self.state.raw_orders.items():
+            if after is not None and not after <= raw["time"] <= before:
+                continue
+            sort_key = (format_time(raw["time"]), key)
+            if after_key and sort_key <= tuple(after_key):
+                continue
+            rows.append((sort_key, raw["body"]))
+        return rows
+
     def op_get_order(self, request, elements, order_id):
+        if order_id in self.state.raw_orders:
+            request.environ["sp_sandbox.raw"] = True
+            return 200, {"order": copy.deepcopy(self.state.raw_orders[order_id]["body"])}
         included = set(self._list(request, "includedData", data.INCLUDED_DATA))
         return 200, {"order": render.order_v2026(self._view(order_id), included)}
 
@@ -909,6 +934,16 @@ class SandboxApp:
                     if not isinstance(body, dict):
                         raise ValueError("the body must be a JSON order")
                     return self._json(201, {"orderId": state.add_order(body)})
+                if action == "orders":
+                    when = request.args.get("at")
+                    when = parse_time(when) if when else state.now()
+                    return self._json(200, {"at": format_time(when),
+                                            "orders": [_summary(v) for v in state.views(when)]})
+                if action == "add_raw_order":
+                    if not isinstance(body, dict) or "order" not in body:
+                        raise ValueError('the body must be {"order": ..., "time"?: ISO 8601}')
+                    return self._json(201, {"key": state.add_raw_order(body["order"],
+                                                                       body.get("time"))})
                 if action == "order":
                     current = self._view(args["order_id"])
                     return self._json(200, {"status": current.status, "order": render.order_v2026(
@@ -958,6 +993,18 @@ class SandboxApp:
         except (KeyError, ValueError, TypeError) as exc:
             return self._json(400, {"error": str(exc).strip("'\"")})
         return self._json(404, {"error": "unknown control action"})
+
+
+def _summary(view):
+    """One order as the campaigns check it: status, channel, total, last update."""
+    record = view.record
+    rendered = render.order_v2026(view, {"PROCEEDS"})
+    return {"orderId": record["orderId"], "status": view.status,
+            "fulfilledBy": record["fulfilledBy"], "marketplaceId": record["marketplace"]["id"],
+            "createdTime": format_time(record["createdTime"]),
+            "lastUpdatedTime": format_time(view.last_updated),
+            "total": ((rendered.get("proceeds") or {}).get("grandTotal") or {}).get("amount"),
+            "currency": record["currency"]}
 
 
 def _remove_required(name, payload):

@@ -108,6 +108,7 @@ class SellerState:
             self._offset = 0.0
             self.marketplaces = self.scenario.marketplace_by_id()
             self._records = {}
+            self.raw_orders = {}  # key -> {"time": aware UTC, "body": dict served verbatim}
             for raw in self.scenario.orders:
                 record = normalize_order(raw, self.marketplaces, start)
                 self._records[record["orderId"]] = record
@@ -221,6 +222,24 @@ class SellerState:
                         "quantity": 0, "asin": item["asin"], "title": item["title"],
                         "marketplaceIds": [record["marketplace"]["id"]]}
             return record["orderId"]
+
+    def add_raw_order(self, body, when=None):
+        """Serve ``body`` verbatim as an order (malformed or unusual input for the client).
+
+        It is returned by searchOrders whenever ``when`` (default: now, its "last update")
+        lies in the searched window, whatever the marketplace or status filters, and by
+        getOrder under its ``orderId`` when that is a string, else under the returned key.
+        Nothing validates it. Returns the key."""
+        with self.lock:
+            when = parse_time(when) if isinstance(when, str) else when
+            when = (when or self.now()).replace(microsecond=0)
+            order_id = body.get("orderId") if isinstance(body, dict) else None
+            key = order_id if isinstance(order_id, str) and order_id else (
+                f"raw-{len(self.raw_orders) + 1}")
+            while key in self.raw_orders:
+                key += "+"
+            self.raw_orders[key] = {"time": when, "body": copy.deepcopy(body)}
+            return key
 
     def _mutate(self, record, events):
         """Append events at now; manual changes drop the scenario's future status events."""
