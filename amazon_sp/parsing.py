@@ -33,13 +33,30 @@ _ISO_RE = re.compile(
 )
 
 
+def _json_kind(value):
+    """The JSON name of a value's type, for error messages sellers read ("got null")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def parse_datetime(value):
     """ISO 8601 string -> naive UTC datetime (naive input is taken as timezone.utc).
 
     Raises ValueError when the value is not a parseable date-time.
     """
     if not isinstance(value, str):
-        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+        raise TypeError(f"expected an ISO 8601 string, got {_json_kind(value)}")
     match = _ISO_RE.match(value.strip())
     if not match:
         raise ValueError(f"not an ISO 8601 date-time: {value!r}")
@@ -70,7 +87,7 @@ def _decimal(value):
         except InvalidOperation:
             raise ValueError(f"not a decimal amount: {value!r}") from None
     else:
-        raise TypeError(f"not a decimal amount: {type(value).__name__}")
+        raise TypeError(f"not a decimal amount: {_json_kind(value)}")
     if not result.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
     return result
@@ -92,7 +109,7 @@ class _Ctx:
         if value is None:
             return None
         if not isinstance(value, dict):
-            self.fail(path, f"expected an object, got {type(value).__name__}")
+            self.fail(path, f"expected an object, got {_json_kind(value)}")
         return value
 
     def lst(self, container, key, path):
@@ -100,7 +117,7 @@ class _Ctx:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.fail(path, f"expected a list, got {type(value).__name__}")
+            self.fail(path, f"expected a list, got {_json_kind(value)}")
         return value
 
     def text(self, container, key, path=None):
@@ -110,7 +127,7 @@ class _Ctx:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
         if not isinstance(value, str):
-            self.fail(path or key, f"expected a string, got {type(value).__name__}")
+            self.fail(path or key, f"expected a string, got {_json_kind(value)}")
         return value
 
     def integer(self, container, key, path, required=False):
@@ -143,7 +160,7 @@ class _Ctx:
         if value is None:
             return None
         if not isinstance(value, dict):
-            self.fail(path, f"expected a money object, got {type(value).__name__}")
+            self.fail(path, f"expected a money object, got {_json_kind(value)}")
         raw_amount = value.get(amount_key)
         if raw_amount is None:
             self.fail(f"{path}.{amount_key}", "missing")
@@ -226,7 +243,7 @@ def _split_discount_tax(amounts, discount_tax):
 def _parse_item_v2026(ctx, raw, index, order_status):
     path = f"orderItems[{index}]"
     if not isinstance(raw, dict):
-        ctx.fail(path, f"expected an object, got {type(raw).__name__}")
+        ctx.fail(path, f"expected an object, got {_json_kind(raw)}")
     item_id = ctx.text(raw, "orderItemId", f"{path}.orderItemId")
     if not item_id:
         ctx.fail(f"{path}.orderItemId", "missing")
@@ -350,7 +367,7 @@ def _parse_item_v2026(ctx, raw, index, order_status):
 def parse_order(raw):
     """Orders v2026-01-01 order dict -> :class:`~.types.Order`."""
     if not isinstance(raw, dict):
-        raise OrderParseError(None, "order", f"expected an object, got {type(raw).__name__}")
+        raise OrderParseError(None, "order", f"expected an object, got {_json_kind(raw)}")
     order_id = raw.get("orderId")
     if not order_id or not isinstance(order_id, str):
         raise OrderParseError(None, "orderId", "missing or not a string")
@@ -490,7 +507,7 @@ def _money_v0(ctx, container, key, path):
 def _parse_item_v0(ctx, raw, index, status):
     path = f"OrderItems[{index}]"
     if not isinstance(raw, dict):
-        ctx.fail(path, f"expected an object, got {type(raw).__name__}")
+        ctx.fail(path, f"expected an object, got {_json_kind(raw)}")
     item_id = ctx.text(raw, "OrderItemId", f"{path}.OrderItemId")
     if not item_id:
         ctx.fail(f"{path}.OrderItemId", "missing")
@@ -559,7 +576,7 @@ def _v0_registration_type(name):
 def parse_order_v0(raw):
     """Orders v0 order dict with ``"OrderItems"`` attached -> :class:`~.types.Order`."""
     if not isinstance(raw, dict):
-        raise OrderParseError(None, "order", f"expected an object, got {type(raw).__name__}")
+        raise OrderParseError(None, "order", f"expected an object, got {_json_kind(raw)}")
     order_id = raw.get("AmazonOrderId")
     if not order_id or not isinstance(order_id, str):
         raise OrderParseError(None, "AmazonOrderId", "missing or not a string")

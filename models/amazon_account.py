@@ -611,6 +611,10 @@ class AmazonAccount(models.Model):
                 outcome.counts["created"],
                 outcome.counts["failed"],
             )
+        if outcome.counts["unidentified"]:
+            # An order without reference cannot be fetched again by itself: keep the window
+            # so that the next run reads it again instead of losing it.
+            window_end = None
         if window_end and window_end > self.last_orders_sync:
             self.last_orders_sync = window_end
         self._amazon_commit()
@@ -653,9 +657,12 @@ class AmazonAccount(models.Model):
         orders = []
         for raw in raw_orders:
             try:
-                order = parser(raw)
+                order = parser(self._amazon_clean_raw(raw))
             except amazon_errors.OrderParseError as exc:
-                self._amazon_order_failed(exc.order_id or _("<unknown>"), str(exc), outcome)
+                if exc.order_id in (None, "<unknown>"):
+                    self._amazon_unidentified_order(exc, outcome)
+                    continue
+                self._amazon_order_failed(exc.order_id, str(exc), outcome)
                 continue
             orders.append(order)
         if not orders:
@@ -1205,6 +1212,33 @@ class AmazonAccount(models.Model):
             subtype_xmlid="mail.mt_comment",
         )
         failures.notified = True
+
+    # --- Reliability (issue 8): input Amazon should never send, handled anyway -------------
+    @api.model
+    def _amazon_clean_raw(self, raw):
+        """``raw`` without NUL characters, which PostgreSQL refuses in text: a buyer name
+        carrying one must not make the order fail."""
+        if isinstance(raw, str):
+            return raw.replace("\x00", "") if "\x00" in raw else raw
+        if isinstance(raw, dict):
+            return {key: self._amazon_clean_raw(value) for key, value in raw.items()}
+        if isinstance(raw, list):
+            return [self._amazon_clean_raw(value) for value in raw]
+        return raw
+
+    def _amazon_unidentified_order(self, exc, outcome):
+        """An order Amazon sent without a usable reference: record it and hold the window
+        (see ``_amazon_pull_orders``)."""
+        outcome.counts["unidentified"] += 1
+        self._amazon_order_failed(
+            _("<unknown>"),
+            _(
+                "Amazon sent an order without a valid order reference (%(problem)s). The "
+                "synchronization window is kept, so the next run reads it again.",
+                problem=exc.problem,
+            ),
+            outcome,
+        )
 
     # --- Smart buttons ------------------------------------------------------------------------
     def _amazon_action(self, model, name, domain, context=None):

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from . import data, finances, render
 from .recorder import RECORDER, Exchange
 from .scenario import format_time, parse_time
-from .state import view_at
+from .state import OrderView, view_at
 
 _logger = logging.getLogger(__name__)
 
@@ -507,8 +507,9 @@ class SandboxApp:
         page, more = rows[:page_size], len(rows) > page_size
         if raw_rows:  # verbatim bodies are outside the contract: never validate them
             request.environ["sp_sandbox.raw"] = True
-        result = {"orders": [copy.deepcopy(current) if isinstance(current, dict)
-                             else render.order_v2026(current, included) for _, current in page]}
+        result = {"orders": [render.order_v2026(current, included)
+                             if isinstance(current, OrderView) else copy.deepcopy(current)
+                             for _, current in page]}
         if more:
             result["pagination"] = {"nextToken": self._token({
                 "kind": "search", "mode": mode, "after": format_time(after),
