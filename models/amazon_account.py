@@ -553,6 +553,12 @@ class AmazonAccount(models.Model):
             self.env.cr.commit()
 
     def _amazon_start_run(self, kind, trigger):
+        # The lock is ours from here on, but this transaction's snapshot may predate it
+        # (the cron searched the accounts, the button checked access): writing rows the
+        # previous lock holder updated since would fail to serialize. Start afresh.
+        self._amazon_commit()
+        self.env.invalidate_all()
+        self._amazon_close_dead_runs(kind)
         run = self.env["amazon.sync.run"].create(
             {"account_id": self.id, "kind": kind, "trigger": trigger}
         )
@@ -1239,6 +1245,23 @@ class AmazonAccount(models.Model):
             ),
             outcome,
         )
+
+    def _amazon_close_dead_runs(self, kind):
+        """Runs of this account still "running" while we hold its sync lock belong to a
+        process that died (killed, out of memory, restarted): say so in the history."""
+        dead = self.env["amazon.sync.run"].search(
+            [("account_id", "=", self.id), ("kind", "=", kind), ("state", "=", "running")]
+        )
+        if dead:
+            dead.write(
+                {
+                    "state": "error",
+                    "error_summary": _(
+                        "Interrupted: the Odoo process running this synchronization stopped "
+                        "(restart, crash or kill). The next run took over; nothing is lost."
+                    ),
+                }
+            )
 
     # --- Smart buttons ------------------------------------------------------------------------
     def _amazon_action(self, model, name, domain, context=None):

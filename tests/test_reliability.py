@@ -205,6 +205,20 @@ class TestFaultsMiniature(ReliabilityCase):
 
 
 @tagged("post_install", "-at_install")
+class TestCrashLeftovers(ReliabilityCase):
+    def test_run_left_running_by_a_dead_process_is_closed_by_the_next_one(self):
+        dead = self.env["amazon.sync.run"].create(
+            {"account_id": self.account.id, "kind": "orders", "trigger": "cron"}
+        )
+        self.assertEqual(dead.state, "running")
+        self.sync()
+        self.assertEqual(dead.state, "error")
+        self.assertIn("Interrupted", dead.error_summary)
+        latest = self.env["amazon.sync.run"].search([("account_id", "=", self.account.id)], limit=1)
+        self.assertEqual(latest.state, "done")
+
+
+@tagged("post_install", "-at_install")
 class TestSecurity(ReliabilityCase):
     @classmethod
     def setUpClass(cls):
