@@ -4,8 +4,12 @@ import httpx
 
 from sp_sandbox import SandboxServer, Scenario
 
-FORM = {"grant_type": "refresh_token", "refresh_token": "Atzr|r", "client_id": "cid",
-        "client_secret": "sec"}
+FORM = {
+    "grant_type": "refresh_token",
+    "refresh_token": "Atzr|r",
+    "client_id": "cid",
+    "client_secret": "sec",
+}
 SEARCH = "/orders/2026-01-01/orders"
 
 
@@ -18,16 +22,22 @@ def test_raw_orders_are_served_verbatim_in_search_and_get():
     scenario = Scenario.generate(orders=5, seed=2, marketplaces=("DE",))
     with SandboxServer(scenario, port=0, speed=1000) as server:
         now = server.state.now()
-        key = httpx.post(f"{server.url}/_sandbox/raw-orders",
-                         json={"order": {"orderId": "RAW-1", "orderItems": "nope"}}).json()["key"]
+        key = httpx.post(
+            f"{server.url}/_sandbox/raw-orders",
+            json={"order": {"orderId": "RAW-1", "orderItems": "nope"}},
+        ).json()["key"]
         assert key == "RAW-1"
-        keyless = httpx.post(f"{server.url}/_sandbox/raw-orders",
-                             json={"order": {"buyer": None}}).json()["key"]
+        keyless = httpx.post(
+            f"{server.url}/_sandbox/raw-orders", json={"order": {"buyer": None}}
+        ).json()["key"]
         assert keyless.startswith("raw-")
         server.state.advance(600)  # searches end two minutes before now
         headers = _headers(server)
-        params = {"lastUpdatedAfter": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "marketplaceIds": "A1PA6795UKMFR9", "maxResultsPerPage": 1}
+        params = {
+            "lastUpdatedAfter": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "marketplaceIds": "A1PA6795UKMFR9",
+            "maxResultsPerPage": 1,
+        }
         seen, token = [], None
         while True:
             query = dict(params, paginationToken=token) if token else params
@@ -48,8 +58,15 @@ def test_order_list_at_a_given_time():
         listed = httpx.get(f"{server.url}/_sandbox/orders").json()
         assert len(listed["orders"]) == server.state.summary()["orders"]
         row = listed["orders"][0]
-        assert set(row) >= {"orderId", "status", "fulfilledBy", "total", "currency",
-                            "lastUpdatedTime"}
-        early = httpx.get(f"{server.url}/_sandbox/orders",
-                          params={"at": "2000-01-01T00:00:00Z"}).json()
+        assert set(row) >= {
+            "orderId",
+            "status",
+            "fulfilledBy",
+            "total",
+            "currency",
+            "lastUpdatedTime",
+        }
+        early = httpx.get(
+            f"{server.url}/_sandbox/orders", params={"at": "2000-01-01T00:00:00Z"}
+        ).json()
         assert early["orders"] == []
