@@ -233,7 +233,9 @@ class TestSecurity(ReliabilityCase):
         export = cls.env.ref("base.group_allow_export")
         (cls.salesperson | cls.stock_user).groups_id = [Command.link(export.id)]
         cls.company_b = cls._create_company("Amazon Company B")
-        cls.account_b = cls._create_account(name="Amazon B", company=cls.company_b)
+        cls.account_b = cls._create_account(
+            name="Amazon B", company=cls.company_b, seller_id="A1SELLERTESTB"
+        )
         cls.account_b.write(
             {
                 "available_marketplace_ids": [Command.set(cls.account.active_marketplace_ids.ids)],
