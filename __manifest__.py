@@ -32,6 +32,11 @@
         "views/sale_report_views.xml",
         "views/amazon_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "sale_amazon_connector/static/tests/tours/*.js",
+        ],
+    },
     "application": False,
     "installable": True,
 }

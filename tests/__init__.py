@@ -5,3 +5,5 @@ from . import test_accounting
 from . import test_stock
 from . import test_shipments
 from . import test_reliability
+from . import test_tour
+from . import test_i18n
