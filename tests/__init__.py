@@ -7,3 +7,4 @@ from . import test_shipments
 from . import test_reliability
 from . import test_tour
 from . import test_i18n
+from . import test_sync_history
