@@ -211,3 +211,44 @@ class Postgres:
                 cwd=self.tmp,
             )
             self.started = False
+
+
+# --- one odoo-bin (or Odoo script) run, logged to a file (scripts/demo, scripts/i18n-update) ---
+ODOO_LOG_RE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) (?P<db>\S+) "
+    r"(?P<logger>[\w.\-]+): (?P<msg>.*)$"
+)
+
+
+def run_logged(cmd, logfile, env=None, verbose=False):
+    """Run ``cmd`` (from the repository root), write all its output to ``logfile`` and echo
+    its ERROR/CRITICAL records (everything with ``verbose``).
+
+    :return: (exit code, list of the ERROR/CRITICAL lines)
+    """
+    errors = []
+    with open(logfile, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            env=env,
+            cwd=REPO,
+        )
+        try:
+            for line in proc.stdout:
+                log.write(line)
+                line = line.rstrip("\n")
+                match = ODOO_LOG_RE.match(line)
+                if match and match["level"] in ("ERROR", "CRITICAL"):
+                    errors.append(f"{match['logger']}: {match['msg']}")
+                    say(line)
+                elif verbose:
+                    say(line)
+            return proc.wait(), errors
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(15)
