@@ -1,0 +1,471 @@
+"""Inside-Odoo half of ``scripts/bench-sync`` and ``scripts/bench-scale`` (not run by hand).
+
+Run as ``python scripts/_bench_odoo.py '<json options>'`` with Odoo importable (the driver
+sets PYTHONPATH). Options: ``args`` (odoo-bin arguments: config, addons path, db server,
+``-d DB``), ``db``, ``mode`` (``floor``, ``sync`` or ``scale``), ``scenario`` (a sandbox
+scenario JSON file whose orders are all ready to be synchronized), ``sandbox_url``,
+``lwa_url``, ``since`` (ISO UTC: Last Order Sync before the run), ``page_size``.
+
+Sets the database up (products for every SKU, one 20 % sales tax, the currencies, an
+``amazon.account`` pointed at the sandbox; committed before the clock starts), then runs the
+phase and prints one line ``BENCH-RESULT <json>``: orders, seconds, queries (``cr.sql_log_count``
+of the cursor doing the work), seconds spent inside SP-API calls, RSS before and peak RSS
+during the phase (the kernel's high-water mark, reset when the phase starts), and for
+``scale`` the page-transaction durations and the lock probes.
+"""
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from datetime import datetime
+
+import odoo
+from odoo import Command
+from odoo.tools import config
+
+_logger = logging.getLogger("bench")
+PAGE = 100
+TAX_RATE = 20.0
+
+
+# --- memory -----------------------------------------------------------------------------------
+def _status_kb(key):
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# --- set-up -----------------------------------------------------------------------------------
+def setup(env, scenario, opts):
+    """Products, tax, currencies and (for the sync) the account. Returns the account."""
+    company = env.company
+    tax = env["account.tax"].create(
+        {
+            "name": "Bench VAT 20%",
+            "amount": TAX_RATE,
+            "amount_type": "percent",
+            "type_tax_use": "sale",
+            "company_id": company.id,
+        }
+    )
+    skus = sorted(
+        {item["sku"] for order in scenario["orders"] for item in order["items"]}
+        | {entry["sku"] for entry in scenario.get("listings", [])}
+    )
+    env["product.product"].create(
+        [
+            {
+                "name": f"Bench {sku}",
+                "default_code": sku,
+                "detailed_type": "product",
+                "taxes_id": [Command.set(tax.ids)],
+            }
+            for sku in skus
+        ]
+    )
+    marketplaces = env["amazon.marketplace"].search(
+        [("api_ref", "in", [mp["id"] for mp in scenario["marketplaces"]])]
+    )
+    currencies = marketplaces.mapped("currency_id").with_context(active_test=False)
+    currencies.filtered(lambda c: not c.active).write({"active": True})
+    account = env["amazon.account"].create(
+        {
+            "name": "Bench account",
+            "company_id": company.id,
+            "region": "eu",
+            "seller_id": "A2SANDBOX0SELLER",
+            "lwa_client_id": "bench-client",
+            "lwa_client_secret": "bench-secret",
+            "refresh_token": "Atzr|bench-refresh",
+            "sp_api_endpoint": opts.get("sandbox_url") or "http://127.0.0.1:9",
+            "lwa_endpoint": opts.get("lwa_url") or "http://127.0.0.1:9/auth/o2/token",
+            "available_marketplace_ids": [Command.set(marketplaces.ids)],
+            "active_marketplace_ids": [Command.set(marketplaces.ids)],
+            "last_orders_sync": opts["since"],
+        }
+    )
+    for fname in ("shipping_product_id", "gift_wrap_product_id", "promotion_product_id"):
+        account[fname].taxes_id = tax
+    # The user's own order, edited by the lock probes of bench-scale.
+    customer = env["res.partner"].create({"name": "Walk-in customer"})
+    product = env["product.product"].search([("default_code", "=", skus[0])])
+    user_order = env["sale.order"].create(
+        {
+            "partner_id": customer.id,
+            "order_line": [Command.create({"product_id": product.id, "product_uom_qty": 1})],
+        }
+    )
+    return account, user_order, product
+
+
+# --- the ORM floor ----------------------------------------------------------------------------
+class Floor:
+    """The same records as the sync, made straight with the ORM from the scenario (no
+    Amazon, no parsing, no money logic): per order the buyer (reused by e-mail), a delivery
+    address, a sale order with the same lines (items, promotions, shipping, shipping
+    discount, gift wrap, gift-message note), confirmation, and for FBA the done stock moves.
+    Commits every 100 orders, like the sync's pages."""
+
+    def __init__(self, env, account):
+        self.env = env
+        self.account = account
+        self.partners = {}
+        self.countries = {}
+        self.states = {}
+        self.pricelists = {}
+        self.products = {p.default_code: p for p in env["product.product"].search([])}
+        self.marketplaces = {mp.api_ref: mp for mp in account.active_marketplace_ids}
+        self.customers = env.ref("stock.stock_location_customers")
+
+    def country(self, code):
+        if code not in self.countries:
+            self.countries[code] = self.env["res.country"].search([("code", "=", code)], limit=1)
+        return self.countries[code]
+
+    def state(self, country, name):
+        key = (country.id, name)
+        if key not in self.states:
+            self.states[key] = self.env["res.country.state"].search(
+                [
+                    ("country_id", "=", country.id),
+                    "|",
+                    ("code", "=ilike", name),
+                    ("name", "=ilike", name),
+                ],
+                limit=1,
+            )
+        return self.states[key]
+
+    def pricelist(self, currency):
+        if currency not in self.pricelists:
+            Pricelist = self.env["product.pricelist"]
+            self.pricelists[currency] = Pricelist.search(
+                [("currency_id", "=", currency.id)], limit=1
+            ) or Pricelist.create({"name": f"Floor {currency.name}", "currency_id": currency.id})
+        return self.pricelists[currency]
+
+    def address(self, recipient):
+        country = self.country(recipient.get("countryCode"))
+        return {
+            "street": recipient.get("addressLine1"),
+            "street2": recipient.get("addressLine2"),
+            "city": recipient.get("city"),
+            "zip": recipient.get("postalCode"),
+            "country_id": country.id,
+            "state_id": self.state(country, recipient.get("stateOrRegion") or "").id,
+            "phone": recipient.get("phone"),
+        }
+
+    def order(self, raw):
+        env, account = self.env, self.account
+        buyer, recipient = raw.get("buyer") or {}, raw.get("recipient") or {}
+        email = buyer.get("email")
+        partner = self.partners.get(email)
+        if not partner:
+            partner = env["res.partner"].create(
+                {
+                    "name": buyer.get("companyName") or buyer.get("name") or "Floor customer",
+                    "is_company": bool(buyer.get("companyName")),
+                    "company_id": account.company_id.id,
+                    "customer_rank": 1,
+                    "vat": buyer.get("vatNumber"),
+                    **self.address(recipient),
+                }
+            )
+            self.partners[email] = partner
+        shipping = env["res.partner"].create(
+            {
+                "name": recipient.get("name") or partner.name,
+                "type": "delivery",
+                "parent_id": partner.id,
+                "company_id": account.company_id.id,
+                **self.address(recipient),
+            }
+        )
+        marketplace = self.marketplaces[raw["marketplaceId"]]
+        lines, shipping_total, ship_discount, wrap = [], 0.0, 0.0, 0.0
+        for item in raw["items"]:
+            product = self.products[item["sku"]]
+            lines.append(
+                {
+                    "product_id": product.id,
+                    "name": item["title"],
+                    "product_uom_qty": item["quantity"],
+                    "price_unit": float(item["unitPrice"]) / 1.2,
+                }
+            )
+            if item.get("promotionDiscount"):
+                lines.append(
+                    {
+                        "product_id": account.promotion_product_id.id,
+                        "name": "Promotion",
+                        "product_uom_qty": 1,
+                        "price_unit": -float(item["promotionDiscount"]) / 1.2,
+                    }
+                )
+            shipping_total += float(item.get("shipping") or 0)
+            ship_discount += float(item.get("shippingDiscount") or 0)
+            wrap += float(item.get("giftWrap") or 0)
+        for product, amount, name in (
+            (account.shipping_product_id, shipping_total, "Shipping"),
+            (account.shipping_product_id, -ship_discount, "Shipping discount"),
+            (account.gift_wrap_product_id, wrap, "Gift wrapping"),
+        ):
+            if amount:
+                lines.append(
+                    {
+                        "product_id": product.id,
+                        "name": name,
+                        "product_uom_qty": 1,
+                        "price_unit": amount / 1.2,
+                    }
+                )
+        for item in raw["items"]:
+            if item.get("giftMessage"):
+                lines.append(
+                    {"display_type": "line_note", "name": item["giftMessage"], "product_uom_qty": 0}
+                )
+        date = datetime.fromisoformat(raw["createdTime"].replace("Z", ""))
+        sale_order = env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "partner_invoice_id": partner.id,
+                "partner_shipping_id": shipping.id,
+                "company_id": account.company_id.id,
+                "user_id": account.user_id.id,
+                "team_id": account.team_id.id,
+                "pricelist_id": self.pricelist(marketplace.currency_id).id,
+                "client_order_ref": raw["orderId"],
+                "date_order": date,
+                "order_line": [Command.create(vals) for vals in lines],
+            }
+        )
+        sale_order.action_confirm()
+        sale_order.date_order = date
+        if raw["fulfilledBy"] == "AMAZON":
+            self.fba_moves(sale_order)
+
+    def fba_moves(self, sale_order):
+        account = self.account
+        vals_list = []
+        for line in sale_order.order_line:
+            if line.product_id.type != "product" or line.product_uom_qty <= 0:
+                continue
+            common = {
+                "product_id": line.product_id.id,
+                "location_id": account.location_id.id,
+                "location_dest_id": self.customers.id,
+                "company_id": account.company_id.id,
+            }
+            vals_list.append(
+                {
+                    **common,
+                    "name": line.name,
+                    "origin": sale_order.name,
+                    "product_uom": line.product_uom.id,
+                    "product_uom_qty": line.product_uom_qty,
+                    "partner_id": sale_order.partner_shipping_id.id,
+                    "sale_line_id": line.id,
+                    "picked": True,
+                    "move_line_ids": [
+                        Command.create(
+                            {
+                                **common,
+                                "product_uom_id": line.product_uom.id,
+                                "quantity": line.product_uom_qty,
+                            }
+                        )
+                    ],
+                }
+            )
+        if vals_list:
+            self.env["stock.move"].create(vals_list)._action_done()
+
+    def run(self, orders):
+        for start in range(0, len(orders), PAGE):
+            for raw in orders[start : start + PAGE]:
+                with self.env.cr.savepoint():
+                    self.order(raw)
+            self.env.cr.commit()
+
+
+# --- lock probes (bench-scale) ---------------------------------------------------------------
+class LockProbe(threading.Thread):
+    """Another connection playing a user: every ``interval`` it edits (UPDATE, then
+    ROLLBACK) the user's own sale order, the newest Amazon sale order already committed
+    and a product the sync sells, and times how long each edit waits; it also samples
+    pg_locks for lock waits blocked by the sync's backends."""
+
+    def __init__(self, dsn, user_order_id, product_tmpl_id, interval=0.1):
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.targets = {"user_order": user_order_id, "product": product_tmpl_id}
+        self.interval = interval
+        self.stop = threading.Event()
+        self.longest = {}
+        self.samples = 0
+        self.blocked_samples = 0
+        self.longest_wait = 0.0
+        self.error = None
+
+    def run(self):
+        import psycopg2
+
+        try:
+            conn = psycopg2.connect(**self.dsn)
+            conn.autocommit = False
+            cur = conn.cursor()
+            statements = {
+                "user_order": ("UPDATE sale_order SET note = note WHERE id = %s", "user_order"),
+                "amazon_order": (
+                    "UPDATE sale_order SET note = note WHERE id = (SELECT max(id) FROM "
+                    "sale_order WHERE amazon_order_ref IS NOT NULL)",
+                    None,
+                ),
+                "product": (
+                    "UPDATE product_template SET write_date = write_date WHERE id = %s",
+                    "product",
+                ),
+            }
+            while not self.stop.wait(self.interval):
+                cur.execute("SET lock_timeout = '30s'")
+                for name, (sql, target) in statements.items():
+                    started = time.monotonic()
+                    cur.execute(sql, [self.targets[target]] if target else None)
+                    elapsed = time.monotonic() - started
+                    conn.rollback()
+                    self.longest[name] = max(self.longest.get(name, 0.0), elapsed)
+                cur.execute(
+                    "SELECT count(*), coalesce(max(extract(epoch FROM now() - a.state_change)), 0)"
+                    " FROM pg_stat_activity a WHERE a.wait_event_type = 'Lock'"
+                    " AND a.datname = current_database()"
+                )
+                waiting, longest_wait = cur.fetchone()
+                conn.rollback()
+                self.samples += 1
+                if waiting:
+                    self.blocked_samples += 1
+                    self.longest_wait = max(self.longest_wait, float(longest_wait))
+            conn.close()
+        except Exception as exc:  # noqa: BLE001 - reported in the result
+            self.error = f"{type(exc).__name__}: {exc}"
+
+
+class PageTimer(logging.Handler):
+    """Times the sync's page transactions from its 'page N done' log records (emitted
+    right after each page commit)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.stamps = []
+
+    def emit(self, record):
+        if "page %s done" in str(record.msg):
+            self.stamps.append(time.monotonic())
+
+
+# --- main -------------------------------------------------------------------------------------
+def main():
+    opts = json.loads(sys.argv[1])
+    config.parse_config(opts["args"])
+    odoo.service.server.load_server_wide_modules()
+    registry = odoo.modules.registry.Registry(opts["db"])
+    with open(opts["scenario"], encoding="utf-8") as handle:
+        scenario = json.load(handle)
+    orders = scenario["orders"]
+    mode = opts["mode"]
+    result = {"mode": mode, "orders": len(orders)}
+    with registry.cursor() as cr:
+        env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+        env = env(context=dict(env.context, tracking_disable=True, mail_create_nosubscribe=True))
+        account, user_order, product = setup(env, scenario, opts)
+        cr.commit()
+
+        from odoo.addons.sale_amazon_connector.amazon_sp import client as client_module
+
+        amazon = {"seconds": 0.0}
+        original_call = client_module.SpApiClient._call
+
+        def timed_call(self, *args, **kwargs):
+            started = time.monotonic()
+            try:
+                return original_call(self, *args, **kwargs)
+            finally:
+                amazon["seconds"] += time.monotonic() - started
+
+        client_module.SpApiClient._call = timed_call
+        probe = timer = None
+        if mode == "scale":
+            dsn = {
+                "dbname": opts["db"],
+                "host": config["db_host"],
+                "port": config["db_port"],
+                "user": config["db_user"],
+            }
+            if config["db_password"]:
+                dsn["password"] = config["db_password"]
+            probe = LockProbe(dsn, user_order.id, product.product_tmpl_id.id)
+            timer = PageTimer()
+            logging.getLogger("odoo.addons.sale_amazon_connector.models.amazon_account").addHandler(
+                timer
+            )
+        rss_before = _status_kb("VmRSS")
+        result["peak_reset"] = reset_peak_rss()
+        queries_before = cr.sql_log_count
+        if probe:
+            probe.start()
+        started = time.monotonic()
+        if mode == "floor":
+            Floor(env, account).run(orders)
+            counts = {"created": len(orders)}
+        else:
+            outcome = account._sync_orders(trigger="manual")
+            counts = dict(outcome.counts)
+            result["errors"] = outcome.errors
+            result["failures"] = outcome.failures[:5]
+            result["api_calls"] = outcome.api_calls
+        seconds = time.monotonic() - started
+        if probe:
+            probe.stop.set()
+            probe.join(10)
+            stamps = [started, *timer.stamps]
+            pages = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+            result.update(
+                pages=len(pages),
+                longest_page=max(pages, default=0.0),
+                probe_longest=probe.longest,
+                probe_samples=probe.samples,
+                probe_blocked_samples=probe.blocked_samples,
+                probe_longest_lock_wait=probe.longest_wait,
+                probe_error=probe.error,
+            )
+        result.update(
+            seconds=seconds,
+            queries=cr.sql_log_count - queries_before,
+            amazon_seconds=amazon["seconds"],
+            counts=counts,
+            rss_before_kb=rss_before,
+            peak_rss_kb=_status_kb("VmHWM"),
+            sale_orders=env["sale.order"].search_count([("state", "=", "sale")]),
+        )
+    print("BENCH-RESULT " + json.dumps(result), flush=True)
+    os._exit(0)  # skip the interpreter's slow teardown of the registry
+
+
+if __name__ == "__main__":
+    main()
