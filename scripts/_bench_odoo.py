@@ -11,7 +11,8 @@ Sets the database up (products for every SKU, one 20 % sales tax, the currencies
 phase and prints one line ``BENCH-RESULT <json>``: orders, seconds, queries (``cr.sql_log_count``
 of the cursor doing the work), seconds spent inside SP-API calls, RSS before and peak RSS
 during the phase (the kernel's high-water mark, reset when the phase starts), and for
-``scale`` the page-transaction durations and the lock probes.
+``scale`` the page-transaction durations and the lock probes. With ``BENCH_PROFILE=<dir>``
+in the environment the phase runs under cProfile and its stats go to ``<dir>/<db>-<mode>.prof``.
 """
 
 import json
@@ -117,9 +118,11 @@ def setup(env, scenario, opts):
 class Floor:
     """The same records as the sync, made straight with the ORM from the scenario (no
     Amazon, no parsing, no money logic): per order the buyer (reused by e-mail), a delivery
-    address, a sale order with the same lines (items, promotions, shipping, shipping
-    discount, gift wrap, gift-message note), confirmation, and for FBA the done stock moves.
-    Commits every 100 orders, like the sync's pages."""
+    address, a sale order with the same Amazon fields and lines (items, promotions, shipping,
+    shipping discount, gift wrap, gift-message note; taxes given, as the sync gives them),
+    confirmation (delivery picking for FBM; none for FBA, as the addon decides), and for FBA
+    the done stock moves. One savepoint per order and a commit every 100 orders, like the
+    sync's pages."""
 
     def __init__(self, env, account):
         self.env = env
@@ -207,6 +210,7 @@ class Floor:
                     "name": item["title"],
                     "product_uom_qty": item["quantity"],
                     "price_unit": float(item["unitPrice"]) / 1.2,
+                    "tax_id": [Command.set(product.taxes_id.ids)],
                 }
             )
             if item.get("promotionDiscount"):
@@ -216,6 +220,7 @@ class Floor:
                         "name": "Promotion",
                         "product_uom_qty": 1,
                         "price_unit": -float(item["promotionDiscount"]) / 1.2,
+                        "tax_id": [Command.set(product.taxes_id.ids)],
                     }
                 )
             shipping_total += float(item.get("shipping") or 0)
@@ -233,6 +238,7 @@ class Floor:
                         "name": name,
                         "product_uom_qty": 1,
                         "price_unit": amount / 1.2,
+                        "tax_id": [Command.set(product.taxes_id.ids)],
                     }
                 )
         for item in raw["items"]:
@@ -252,6 +258,12 @@ class Floor:
                 "pricelist_id": self.pricelist(marketplace.currency_id).id,
                 "client_order_ref": raw["orderId"],
                 "date_order": date,
+                "amazon_order_ref": raw["orderId"],
+                "amazon_account_id": account.id,
+                "amazon_marketplace_id": marketplace.id,
+                "amazon_channel": "fba" if raw["fulfilledBy"] == "AMAZON" else "fbm",
+                "amazon_status": "SHIPPED" if raw["fulfilledBy"] == "AMAZON" else "UNSHIPPED",
+                "amazon_last_update": date,
                 "order_line": [Command.create(vals) for vals in lines],
             }
         )
@@ -297,6 +309,8 @@ class Floor:
             self.env["stock.move"].create(vals_list)._action_done()
 
     def run(self, orders):
+        # The sync's context: no tracking, no follower for the buyer (see sale.order).
+        self.env = self.env(context=dict(self.env.context, amazon_sync=True))
         for start in range(0, len(orders), PAGE):
             for raw in orders[start : start + PAGE]:
                 with self.env.cr.savepoint():
@@ -421,14 +435,22 @@ def main():
                 dsn["password"] = config["db_password"]
             probe = LockProbe(dsn, user_order.id, product.product_tmpl_id.id)
             timer = PageTimer()
-            logging.getLogger("odoo.addons.sale_amazon_connector.models.amazon_account").addHandler(
-                timer
+            sync_logger = logging.getLogger(
+                "odoo.addons.sale_amazon_connector.models.amazon_account"
             )
+            sync_logger.setLevel(logging.INFO)
+            sync_logger.addHandler(timer)
         rss_before = _status_kb("VmRSS")
         result["peak_reset"] = reset_peak_rss()
         queries_before = cr.sql_log_count
         if probe:
             probe.start()
+        profiler = None
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.monotonic()
         if mode == "floor":
             Floor(env, account).run(orders)
@@ -440,6 +462,11 @@ def main():
             result["failures"] = outcome.failures[:5]
             result["api_calls"] = outcome.api_calls
         seconds = time.monotonic() - started
+        if profiler:
+            profiler.disable()
+            out = os.path.join(os.environ["BENCH_PROFILE"], f"{opts['db']}-{mode}.prof")
+            profiler.dump_stats(out)
+            result["profile"] = out
         if probe:
             probe.stop.set()
             probe.join(10)
