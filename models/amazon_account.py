@@ -27,6 +27,8 @@ SYNC_ENABLED_PARAM = "sale_amazon_connector.sync_enabled"
 CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
 # Advisory lock namespaces (first key of pg_try_advisory_lock) of the syncs of one account.
 SYNC_LOCK_KEYS = {"orders": 0x414D5A01, "pickings": 0x414D5A02}
+# Longest the order sync keeps a transaction open between orders (row locks users may hit).
+SYNC_COMMIT_SECONDS = 1.0
 SYNC_LOCK_KEYS["stock"] = 0x414D5A03  # FBM stock push
 
 
@@ -674,7 +676,15 @@ class AmazonAccount(models.Model):
         if not orders:
             return
         ctx = self._amazon_page_context(orders, outcome)
+        last_commit = time.monotonic()
         for order in orders:
+            # Commit at least every SYNC_COMMIT_SECONDS, not only per page: a sale order the
+            # sync updates stays locked until its transaction ends, and a user editing it
+            # must not wait for a whole page (100 orders). Safe at any point: the window
+            # only advances once every page is done.
+            if time.monotonic() - last_commit >= SYNC_COMMIT_SECONDS:
+                self._amazon_commit()
+                last_commit = time.monotonic()
             outcome.seen_refs.add(order.order_id)
             try:
                 with self.env.cr.savepoint():

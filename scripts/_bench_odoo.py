@@ -11,7 +11,7 @@ Sets the database up (products for every SKU, one 20 % sales tax, the currencies
 phase and prints one line ``BENCH-RESULT <json>``: orders, seconds, queries (``cr.sql_log_count``
 of the cursor doing the work), seconds spent inside SP-API calls, RSS before and peak RSS
 during the phase (the kernel's high-water mark, reset when the phase starts), and for
-``scale`` the page-transaction durations and the lock probes. With ``BENCH_PROFILE=<dir>``
+``scale`` the transaction durations and the lock probes. With ``BENCH_PROFILE=<dir>``
 in the environment the phase runs under cProfile and its stats go to ``<dir>/<db>-<mode>.prof``.
 """
 
@@ -380,17 +380,23 @@ class LockProbe(threading.Thread):
             self.error = f"{type(exc).__name__}: {exc}"
 
 
-class PageTimer(logging.Handler):
-    """Times the sync's page transactions from its 'page N done' log records (emitted
-    right after each page commit)."""
+class CommitTimer:
+    """Times the sync's transactions: wraps ``amazon.account._amazon_commit`` (every page,
+    and at least every SYNC_COMMIT_SECONDS within a page)."""
 
     def __init__(self):
-        super().__init__(logging.INFO)
-        self.stamps = []
+        from odoo.addons.sale_amazon_connector.models import amazon_account
 
-    def emit(self, record):
-        if "page %s done" in str(record.msg):
-            self.stamps.append(time.monotonic())
+        self.stamps = []
+        original = amazon_account.AmazonAccount._amazon_commit
+        stamps = self.stamps
+
+        def _amazon_commit(account):
+            result = original(account)
+            stamps.append(time.monotonic())
+            return result
+
+        amazon_account.AmazonAccount._amazon_commit = _amazon_commit
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -434,12 +440,7 @@ def main():
             if config["db_password"]:
                 dsn["password"] = config["db_password"]
             probe = LockProbe(dsn, user_order.id, product.product_tmpl_id.id)
-            timer = PageTimer()
-            sync_logger = logging.getLogger(
-                "odoo.addons.sale_amazon_connector.models.amazon_account"
-            )
-            sync_logger.setLevel(logging.INFO)
-            sync_logger.addHandler(timer)
+            timer = CommitTimer()
         rss_before = _status_kb("VmRSS")
         result["peak_reset"] = reset_peak_rss()
         queries_before = cr.sql_log_count
@@ -471,10 +472,10 @@ def main():
             probe.stop.set()
             probe.join(10)
             stamps = [started, *timer.stamps]
-            pages = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+            transactions = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
             result.update(
-                pages=len(pages),
-                longest_page=max(pages, default=0.0),
+                transactions=len(transactions),
+                longest_transaction=max(transactions, default=0.0),
                 probe_longest=probe.longest,
                 probe_samples=probe.samples,
                 probe_blocked_samples=probe.blocked_samples,
