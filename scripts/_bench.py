@@ -1,6 +1,7 @@
 """Driver side shared by ``scripts/bench-sync`` and ``scripts/bench-scale``.
 
-A :class:`BenchRun` starts PostgreSQL (``_odoo_harness``), installs the addon once into a
+A :class:`BenchRun` starts PostgreSQL (``_odoo_harness``, shared with scripts/test and
+scripts/campaign), installs the addon once into a
 template database, then per measurement clones a fresh database from it, starts the SP-API
 sandbox in its own process (so its memory and CPU are not the sync's) and runs
 ``_bench_odoo.py`` in a new Odoo process that prints its figures as JSON.
@@ -18,20 +19,42 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _odoo_harness import (  # noqa: E402
-    MODULE,
-    REPO,
-    Postgres,
-    find_odoo,
-    free_port,
-    odoo_base_args,
-    odoo_env,
-    say,
-)
+from _odoo_harness import MODULE, REPO, Postgres, find_odoo, free_port, say  # noqa: E402
 
 SCRIPTS = Path(__file__).resolve().parent
 TEMPLATE_DB = "sac_bench_template"
 SANDBOX_SPEED = 100000.0  # rate limits out of the way: we measure Odoo, not Amazon's pacing
+
+
+def odoo_base_args(tmp, pg, db, odoo_addons):
+    """Lay out ``tmp/addons/<MODULE>`` (a symlink to this repository) and an empty config
+    file (never the user's ~/.odoorc); return the odoo-bin arguments every Odoo process of
+    the run shares."""
+    tmp = Path(tmp)
+    addons_dir = tmp / "addons"
+    if not addons_dir.is_dir():
+        addons_dir.mkdir()
+        (addons_dir / MODULE).symlink_to(REPO, target_is_directory=True)
+    conf = tmp / "odoo.conf"
+    conf.write_text("[options]\n")
+    return [
+        "-c",
+        str(conf),
+        "--addons-path",
+        ",".join([*odoo_addons, str(addons_dir)]),
+        "--data-dir",
+        str(tmp / "data"),
+        *pg.odoo_args(),
+        "-d",
+        db,
+    ]
+
+
+def odoo_env(odoo_root):
+    """os.environ with Odoo's source root first on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [odoo_root, env.get("PYTHONPATH")]))
+    return env
 
 
 def ready_scenario(orders, seed, days=7):
