@@ -27,7 +27,7 @@ SYNC_ENABLED_PARAM = "sale_amazon_connector.sync_enabled"
 CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
 # Advisory lock namespaces (first key of pg_try_advisory_lock) of the syncs of one account.
 SYNC_LOCK_KEYS = {"orders": 0x414D5A01, "pickings": 0x414D5A02}
-# Longest the order sync keeps a transaction open between orders (row locks users may hit).
+# Longest the order sync keeps an updated sale order locked before committing (users wait).
 SYNC_COMMIT_SECONDS = 1.0
 SYNC_LOCK_KEYS["stock"] = 0x414D5A03  # FBM stock push
 
@@ -676,16 +676,20 @@ class AmazonAccount(models.Model):
         if not orders:
             return
         ctx = self._amazon_page_context(orders, outcome)
-        last_commit = time.monotonic()
+        locked_since = None
         for order in orders:
-            # Commit at least every SYNC_COMMIT_SECONDS, not only per page: a sale order the
-            # sync updates stays locked until its transaction ends, and a user editing it
-            # must not wait for a whole page (100 orders). Safe at any point: the window
-            # only advances once every page is done.
-            if time.monotonic() - last_commit >= SYNC_COMMIT_SECONDS:
+            # A sale order the sync updates stays locked until its transaction ends, and a
+            # user editing it must not wait for a whole page (100 orders): commit within
+            # SYNC_COMMIT_SECONDS of the first such update. New orders lock nothing users
+            # can see, so a page of creations stays one transaction (each commit empties
+            # the ORM cache, which costs re-reads). Safe at any point: the window only
+            # advances once every page is done.
+            if locked_since is not None and time.monotonic() - locked_since >= SYNC_COMMIT_SECONDS:
                 self._amazon_commit()
-                last_commit = time.monotonic()
+                locked_since = None
             outcome.seen_refs.add(order.order_id)
+            started = time.monotonic()
+            existed = order.order_id in ctx.existing
             try:
                 with self.env.cr.savepoint():
                     result = self._amazon_apply_order(order, ctx)
@@ -702,6 +706,8 @@ class AmazonAccount(models.Model):
                 continue
             ctx.keep_pending()
             outcome.counts[result] += 1
+            if existed and locked_since is None:
+                locked_since = started
             failure = ctx.failures.get(order.order_id)
             if failure:
                 failure.state = "resolved"

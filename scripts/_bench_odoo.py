@@ -12,7 +12,8 @@ phase and prints one line ``BENCH-RESULT <json>``: orders, seconds, queries (``c
 of the cursor doing the work), seconds spent inside SP-API calls, RSS before and peak RSS
 during the phase (the kernel's high-water mark, reset when the phase starts), and for
 ``scale`` the transaction durations and the lock probes. With ``BENCH_PROFILE=<dir>``
-in the environment the phase runs under cProfile and its stats go to ``<dir>/<db>-<mode>.prof``.
+in the environment the phase runs under cProfile and its stats go to ``<dir>/<db>-<mode>.prof``;
+``BENCH_COMMIT_SECONDS=<s>`` overrides the sync's ``SYNC_COMMIT_SECONDS``.
 """
 
 import json
@@ -417,6 +418,11 @@ def main():
         cr.commit()
 
         from odoo.addons.sale_amazon_connector.amazon_sp import client as client_module
+        from odoo.addons.sale_amazon_connector.models import amazon_account
+
+        if os.environ.get("BENCH_COMMIT_SECONDS"):  # explore the lock/commit trade-off
+            amazon_account.SYNC_COMMIT_SECONDS = float(os.environ["BENCH_COMMIT_SECONDS"])
+        result["commit_seconds"] = amazon_account.SYNC_COMMIT_SECONDS
 
         amazon = {"seconds": 0.0}
         original_call = client_module.SpApiClient._call
