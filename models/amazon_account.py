@@ -441,14 +441,7 @@ class AmazonAccount(models.Model):
     # --- Order synchronization: entry points -----------------------------------------------
     def action_sync_orders(self):
         """Synchronize the orders of the accounts in ``self`` now (button and RPC)."""
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-        totals = Counter()
-        messages = []
-        for account in self:
-            outcome = account._sync_orders(trigger="manual")
-            totals.update(outcome.counts)
-            messages += outcome.errors
+        totals, messages = self._amazon_run_now("_sync_orders")
         message = _(
             "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s failed.",
             created=totals["created"],
@@ -456,6 +449,24 @@ class AmazonAccount(models.Model):
             cancelled=totals["cancelled"],
             failed=totals["failed"],
         )
+        return self._amazon_run_notification(
+            _("Amazon orders synchronized"), message, totals, messages
+        )
+
+    def _amazon_run_now(self, method):
+        """Run one sync (``method``, e.g. ``"_sync_orders"``) of each account in ``self``
+        for a user who may edit them; returns the summed counts and the run errors."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        totals, messages = Counter(), []
+        for account in self:
+            outcome = getattr(account, method)(trigger="manual")
+            totals.update(outcome.counts)
+            messages += outcome.errors
+        return totals, messages
+
+    def _amazon_run_notification(self, title, message, totals, messages):
+        """The notification a sync button shows: what happened, and what went wrong."""
         if totals["busy"]:
             message += " " + _("A synchronization was already running for this account.")
         problems = bool(totals["failed"] or messages)
@@ -463,7 +474,7 @@ class AmazonAccount(models.Model):
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": _("Amazon orders synchronized"),
+                "title": title,
                 "message": "\n".join([message, *messages]),
                 "type": "warning" if problems else "success",
                 "sticky": problems,
@@ -1540,31 +1551,16 @@ class AmazonAccount(models.Model):
 
     def action_sync_stock(self):
         """Push the FBM quantities of the accounts in ``self`` now (button and RPC)."""
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-        totals, messages = Counter(), []
-        for account in self:
-            outcome = account._sync_stock(trigger="manual")
-            totals.update(outcome.counts)
-            messages += outcome.errors
+        totals, messages = self._amazon_run_now("_sync_stock")
         message = _(
             "%(sent)s quantities sent, %(synced)s confirmed by Amazon, %(failed)s failed.",
             sent=totals["created"],
             synced=totals["updated"],
             failed=totals["failed"],
         )
-        problems = bool(totals["failed"] or messages)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Amazon stock synchronized"),
-                "message": "\n".join([message, *messages]),
-                "type": "warning" if problems else "success",
-                "sticky": problems,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return self._amazon_run_notification(
+            _("Amazon stock synchronized"), message, totals, messages
+        )
 
     @api.model
     def _cron_sync_stock(self):
@@ -1734,14 +1730,7 @@ class AmazonAccount(models.Model):
     # --- FBM shipments: picking synchronization ------------------------------------------------
     def action_sync_pickings(self):
         """Send the pending shipment confirmations of these accounts to Amazon now."""
-        self.check_access_rights("write")
-        self.check_access_rule("write")
-        totals = Counter()
-        messages = []
-        for account in self:
-            outcome = account._sync_pickings(trigger="manual")
-            totals.update(outcome.counts)
-            messages += outcome.errors
+        totals, messages = self._amazon_run_now("_sync_pickings")
         message = _(
             "%(synced)s shipment(s) confirmed, %(known)s already known to Amazon, %(failed)s "
             "failed, %(waiting)s waiting for Amazon's answer.",
@@ -1750,20 +1739,9 @@ class AmazonAccount(models.Model):
             failed=totals["failed"],
             waiting=totals["skipped"],
         )
-        if totals["busy"]:
-            message += " " + _("A synchronization was already running for this account.")
-        problems = bool(totals["failed"] or messages)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Amazon deliveries synchronized"),
-                "message": "\n".join([message, *messages]),
-                "type": "warning" if problems else "success",
-                "sticky": problems,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return self._amazon_run_notification(
+            _("Amazon deliveries synchronized"), message, totals, messages
+        )
 
     @api.model
     def _cron_sync_pickings(self):
