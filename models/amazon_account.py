@@ -1246,17 +1246,23 @@ class AmazonAccount(models.Model):
         )
         if not failures or not self.user_id:
             return
+        self._amazon_notify_salesperson(
+            "sale_amazon_connector.order_failures_message",
+            {"failures": failures},
+            _("Amazon orders could not be synchronized (%(account)s)", account=self.name),
+        )
+        failures.notified = True
+
+    def _amazon_notify_salesperson(self, template, values, subject):
+        """E-mail the account's salesperson (a message on the account, so it stays in its
+        chatter too), rendering the QWeb ``template`` with ``values`` and the account."""
         self.message_post(
-            body=self.env["ir.qweb"]._render(
-                "sale_amazon_connector.order_failures_message",
-                {"account": self, "failures": failures},
-            ),
-            subject=_("Amazon orders could not be synchronized (%(account)s)", account=self.name),
+            body=self.env["ir.qweb"]._render(template, {"account": self, **values}),
+            subject=subject,
             partner_ids=self.user_id.partner_id.ids,
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
-        failures.notified = True
 
     # --- Reliability (issue 8): input Amazon should never send, handled anyway -------------
     @api.model
@@ -1716,15 +1722,10 @@ class AmazonAccount(models.Model):
         """One message per run to the salesperson listing the offers Amazon refused."""
         if not offers or not self.user_id:
             return
-        self.message_post(
-            body=self.env["ir.qweb"]._render(
-                "sale_amazon_connector.stock_failures_message",
-                {"account": self, "offers": offers},
-            ),
-            subject=_("Amazon refused stock quantities (%(account)s)", account=self.name),
-            partner_ids=self.user_id.partner_id.ids,
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
+        self._amazon_notify_salesperson(
+            "sale_amazon_connector.stock_failures_message",
+            {"offers": offers},
+            _("Amazon refused stock quantities (%(account)s)", account=self.name),
         )
 
     # --- FBM shipments: picking synchronization ------------------------------------------------
@@ -1909,15 +1910,10 @@ class AmazonAccount(models.Model):
         """One e-mail to the salesperson listing the deliveries Amazon refused in a run."""
         if not pickings or not self.user_id:
             return
-        self.message_post(
-            body=self.env["ir.qweb"]._render(
-                "sale_amazon_connector.picking_failures_message",
-                {"account": self, "pickings": pickings},
-            ),
-            subject=_("Amazon refused shipment confirmations (%(account)s)", account=self.name),
-            partner_ids=self.user_id.partner_id.ids,
-            message_type="comment",
-            subtype_xmlid="mail.mt_comment",
+        self._amazon_notify_salesperson(
+            "sale_amazon_connector.picking_failures_message",
+            {"pickings": pickings},
+            _("Amazon refused shipment confirmations (%(account)s)", account=self.name),
         )
 
     # --- Recover Order ----------------------------------------------------------------------
