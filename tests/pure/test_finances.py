@@ -51,7 +51,9 @@ def test_groups_are_paged_and_match_the_sandbox(closed_sandbox):
         groups = client.list_financial_event_groups(page_size=2)
         assert client.stats.by_operation["listFinancialEventGroups"] == -(-len(expected) // 2)
     assert [g.group_id for g in groups] == list(expected)
-    assert len(groups) >= 9
+    # At least one settlement group per marketplace (how many 14-day periods the week of
+    # orders spans depends on today's date), so several pages of 2 were read.
+    assert len(groups) >= len(closed_sandbox.state.marketplaces) >= 8
     by_id = {g.group_id: g for g in groups}
     for gid, group in expected.items():
         parsed = by_id[gid]
