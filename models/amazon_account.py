@@ -509,25 +509,36 @@ class AmazonAccount(models.Model):
                 outcome.counts["busy"] += 1
                 return outcome
             run = account._amazon_start_run("orders", trigger)
-            client = None
-            try:
-                client = account._get_sp_api_client()
+            # On an Amazon error what was synced stays synced and the window does not
+            # advance, so the next run starts where this one did.
+            with account._amazon_api_session("order", outcome) as client:
                 account._amazon_pull_orders(client, outcome)
                 account._amazon_retry_failed_orders(client, outcome)
-            except (amazon_errors.SpApiError, UserError) as exc:
-                # Amazon, or the way to it, failed (or the account is not usable yet): what
-                # was synced stays synced and the window does not advance, so the next run
-                # starts where this one did. The run record and the caller get the reason.
-                _logger.warning("Amazon account %s: order sync interrupted: %s", account.id, exc)
-                outcome.errors.append(exc.args[0] if isinstance(exc, UserError) else str(exc))
-            finally:
-                if client is not None:
-                    outcome.api_calls = client.stats.calls
-                    outcome.throttled = client.stats.throttled
-                    client.close()
             account._amazon_notify_new_failures()
             account._amazon_finish_run(run, outcome)
         return outcome
+
+    @contextmanager
+    def _amazon_api_session(self, kind, outcome, connect=True):
+        """The SP-API client of one sync run (None when ``connect`` is false).
+
+        An Amazon error, or an account not usable yet (UserError), ends the work inside
+        the block: the reason goes to ``outcome.errors`` (the run record and the caller
+        show it) instead of escaping, and the client's call counts go to ``outcome``."""
+        client = None
+        try:
+            if connect:
+                client = self._get_sp_api_client()
+            yield client
+        except (amazon_errors.SpApiError, UserError) as exc:
+            error = exc.args[0] if isinstance(exc, UserError) else str(exc)
+            _logger.warning("Amazon account %s: %s sync interrupted: %s", self.id, kind, error)
+            outcome.errors.append(error)
+        finally:
+            if client is not None:
+                outcome.api_calls = client.stats.calls
+                outcome.throttled = client.stats.throttled
+                client.close()
 
     def _amazon_sync_env(self):
         """The account as the sync uses it: superuser in the account's company, no
@@ -1590,19 +1601,9 @@ class AmazonAccount(models.Model):
                 return outcome
             run = account._amazon_start_run("stock", trigger)
             failed = self.env["amazon.offer"]
-            client = None
-            try:
-                client = account._get_sp_api_client()
+            with account._amazon_api_session("stock", outcome) as client:
                 failed = account._amazon_check_stock_feeds(client, outcome)
                 account._amazon_push_stock(client, outcome)
-            except (amazon_errors.SpApiError, UserError) as exc:
-                _logger.warning("Amazon account %s: stock sync interrupted: %s", account.id, exc)
-                outcome.errors.append(exc.args[0] if isinstance(exc, UserError) else str(exc))
-            finally:
-                if client is not None:
-                    outcome.api_calls = client.stats.calls
-                    outcome.throttled = client.stats.throttled
-                    client.close()
             account._amazon_notify_stock_failures(failed)
             account._amazon_finish_run(run, outcome)
         return outcome
@@ -1789,29 +1790,15 @@ class AmazonAccount(models.Model):
                 return outcome
             run = account._amazon_start_run("pickings", trigger)
             failed = self.env["stock.picking"]
-            client = None
-            try:
-                if todo:
-                    client = account._get_sp_api_client()
+            # On an error for the whole account (credentials, outage...) the deliveries
+            # not sent stay pending for the next run.
+            with account._amazon_api_session("picking", outcome, connect=bool(todo)) as client:
                 for picking in todo:
                     result = account._amazon_send_picking(client, picking, outcome)
                     outcome.counts[result] += 1
                     if result == "failed":
                         failed |= picking
                     account._amazon_commit()
-            except (amazon_errors.SpApiError, UserError) as exc:
-                # Amazon, or the way to it, failed for the whole account (credentials,
-                # outage...): the deliveries not sent stay pending for the next run.
-                error = exc.args[0] if isinstance(exc, UserError) else str(exc)
-                _logger.warning(
-                    "Amazon account %s: picking sync interrupted: %s", account.id, error
-                )
-                outcome.errors.append(error)
-            finally:
-                if client is not None:
-                    outcome.api_calls = client.stats.calls
-                    outcome.throttled = client.stats.throttled
-                    client.close()
             account._amazon_notify_picking_failures(failed)
             account._amazon_finish_run(run, outcome)
         return outcome
