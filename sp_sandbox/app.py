@@ -36,47 +36,143 @@ FINANCES = "financesV0"
 
 # rule path, method, name (stats/faults/rate limits), model, operationId, handler
 ROUTES = [
-    ("/sellers/v1/marketplaceParticipations", "GET", "getMarketplaceParticipations", SELLERS,
-     "getMarketplaceParticipations", "participations"),
-    ("/orders/2026-01-01/orders", "GET", "searchOrders", ORDERS_2026, "searchOrders",
-     "search_orders"),
-    ("/orders/2026-01-01/orders/<order_id>", "GET", "getOrder", ORDERS_2026, "getOrder",
-     "get_order"),
+    (
+        "/sellers/v1/marketplaceParticipations",
+        "GET",
+        "getMarketplaceParticipations",
+        SELLERS,
+        "getMarketplaceParticipations",
+        "participations",
+    ),
+    (
+        "/orders/2026-01-01/orders",
+        "GET",
+        "searchOrders",
+        ORDERS_2026,
+        "searchOrders",
+        "search_orders",
+    ),
+    (
+        "/orders/2026-01-01/orders/<order_id>",
+        "GET",
+        "getOrder",
+        ORDERS_2026,
+        "getOrder",
+        "get_order",
+    ),
     ("/orders/v0/orders", "GET", "getOrders", ORDERS_V0, "getOrders", "get_orders_v0"),
-    ("/orders/v0/orders/<order_id>", "GET", "ordersV0.getOrder", ORDERS_V0, "getOrder",
-     "get_order_v0"),
-    ("/orders/v0/orders/<order_id>/buyerInfo", "GET", "getOrderBuyerInfo", ORDERS_V0,
-     "getOrderBuyerInfo", "get_order_buyer_info"),
-    ("/orders/v0/orders/<order_id>/address", "GET", "getOrderAddress", ORDERS_V0,
-     "getOrderAddress", "get_order_address"),
-    ("/orders/v0/orders/<order_id>/orderItems", "GET", "getOrderItems", ORDERS_V0,
-     "getOrderItems", "get_order_items"),
-    ("/orders/v0/orders/<order_id>/orderItems/buyerInfo", "GET", "getOrderItemsBuyerInfo",
-     ORDERS_V0, "getOrderItemsBuyerInfo", "get_order_items_buyer_info"),
-    ("/orders/v0/orders/<order_id>/shipmentConfirmation", "POST", "confirmShipment", ORDERS_V0,
-     "confirmShipment", "confirm_shipment"),
-    ("/tokens/2021-03-01/restrictedDataToken", "POST", "createRestrictedDataToken", TOKENS,
-     "createRestrictedDataToken", "create_rdt"),
-    ("/feeds/2021-06-30/documents", "POST", "createFeedDocument", FEEDS, "createFeedDocument",
-     "create_feed_document"),
-    ("/feeds/2021-06-30/documents/<document_id>", "GET", "getFeedDocument", FEEDS,
-     "getFeedDocument", "get_feed_document"),
+    (
+        "/orders/v0/orders/<order_id>",
+        "GET",
+        "ordersV0.getOrder",
+        ORDERS_V0,
+        "getOrder",
+        "get_order_v0",
+    ),
+    (
+        "/orders/v0/orders/<order_id>/buyerInfo",
+        "GET",
+        "getOrderBuyerInfo",
+        ORDERS_V0,
+        "getOrderBuyerInfo",
+        "get_order_buyer_info",
+    ),
+    (
+        "/orders/v0/orders/<order_id>/address",
+        "GET",
+        "getOrderAddress",
+        ORDERS_V0,
+        "getOrderAddress",
+        "get_order_address",
+    ),
+    (
+        "/orders/v0/orders/<order_id>/orderItems",
+        "GET",
+        "getOrderItems",
+        ORDERS_V0,
+        "getOrderItems",
+        "get_order_items",
+    ),
+    (
+        "/orders/v0/orders/<order_id>/orderItems/buyerInfo",
+        "GET",
+        "getOrderItemsBuyerInfo",
+        ORDERS_V0,
+        "getOrderItemsBuyerInfo",
+        "get_order_items_buyer_info",
+    ),
+    (
+        "/orders/v0/orders/<order_id>/shipmentConfirmation",
+        "POST",
+        "confirmShipment",
+        ORDERS_V0,
+        "confirmShipment",
+        "confirm_shipment",
+    ),
+    (
+        "/tokens/2021-03-01/restrictedDataToken",
+        "POST",
+        "createRestrictedDataToken",
+        TOKENS,
+        "createRestrictedDataToken",
+        "create_rdt",
+    ),
+    (
+        "/feeds/2021-06-30/documents",
+        "POST",
+        "createFeedDocument",
+        FEEDS,
+        "createFeedDocument",
+        "create_feed_document",
+    ),
+    (
+        "/feeds/2021-06-30/documents/<document_id>",
+        "GET",
+        "getFeedDocument",
+        FEEDS,
+        "getFeedDocument",
+        "get_feed_document",
+    ),
     ("/feeds/2021-06-30/feeds", "POST", "createFeed", FEEDS, "createFeed", "create_feed"),
     ("/feeds/2021-06-30/feeds", "GET", "getFeeds", FEEDS, "getFeeds", "get_feeds"),
     ("/feeds/2021-06-30/feeds/<feed_id>", "GET", "getFeed", FEEDS, "getFeed", "get_feed"),
-    ("/feeds/2021-06-30/feeds/<feed_id>", "DELETE", "cancelFeed", FEEDS, "cancelFeed",
-     "cancel_feed"),
-    ("/finances/v0/financialEventGroups", "GET", "listFinancialEventGroups", FINANCES,
-     "listFinancialEventGroups", "list_financial_event_groups"),
-    ("/finances/v0/financialEventGroups/<group_id>/financialEvents", "GET",
-     "listFinancialEventsByGroupId", FINANCES, "listFinancialEventsByGroupId",
-     "list_financial_events_by_group_id"),
+    (
+        "/feeds/2021-06-30/feeds/<feed_id>",
+        "DELETE",
+        "cancelFeed",
+        FEEDS,
+        "cancelFeed",
+        "cancel_feed",
+    ),
+    (
+        "/finances/v0/financialEventGroups",
+        "GET",
+        "listFinancialEventGroups",
+        FINANCES,
+        "listFinancialEventGroups",
+        "list_financial_event_groups",
+    ),
+    (
+        "/finances/v0/financialEventGroups/<group_id>/financialEvents",
+        "GET",
+        "listFinancialEventsByGroupId",
+        FINANCES,
+        "listFinancialEventsByGroupId",
+        "list_financial_events_by_group_id",
+    ),
 ]
 RESTRICTED = {"getOrderBuyerInfo", "getOrderAddress", "getOrderItemsBuyerInfo"}
-RDT_PATHS = [re.compile(p) for p in (
-    r"^/orders/v0/orders$", r"^/orders/v0/orders/[^/]+$", r"^/orders/v0/orders/[^/]+/orderItems$",
-    r"^/orders/v0/orders/[^/]+/address$", r"^/orders/v0/orders/[^/]+/buyerInfo$",
-    r"^/orders/v0/orders/[^/]+/orderItems/buyerInfo$")]
+RDT_PATHS = [
+    re.compile(p)
+    for p in (
+        r"^/orders/v0/orders$",
+        r"^/orders/v0/orders/[^/]+$",
+        r"^/orders/v0/orders/[^/]+/orderItems$",
+        r"^/orders/v0/orders/[^/]+/address$",
+        r"^/orders/v0/orders/[^/]+/buyerInfo$",
+        r"^/orders/v0/orders/[^/]+/orderItems/buyerInfo$",
+    )
+]
 ORDER_STATUS_ALLOWING_SHIPMENT = ("UNSHIPPED", "PARTIALLY_SHIPPED")
 
 
@@ -109,8 +205,11 @@ class SandboxApp:
         self.secret = secrets.token_bytes(16)
         self.credentials = {"client_id": None, "client_secret": None, "refresh_token": None}
         seller = state.scenario.seller
-        for key, scenario_key in (("client_id", "clientId"), ("client_secret", "clientSecret"),
-                                  ("refresh_token", "refreshToken")):
+        for key, scenario_key in (
+            ("client_id", "clientId"),
+            ("client_secret", "clientSecret"),
+            ("refresh_token", "refreshToken"),
+        ):
             if seller.get(scenario_key):
                 self.credentials[key] = seller[scenario_key]
         self.access_token_ttl = 3600
@@ -121,8 +220,9 @@ class SandboxApp:
         self._auth_lock = threading.Lock()
         rules = [Rule("/auth/o2/token", methods=["POST"], endpoint=("lwa", None))]
         for path, method, name, model, operation_id, handler in ROUTES:
-            rules.append(Rule(path, methods=[method],
-                              endpoint=("api", (name, model, operation_id, handler))))
+            rules.append(
+                Rule(path, methods=[method], endpoint=("api", (name, model, operation_id, handler)))
+            )
         rules += [
             Rule("/_docs/<document_id>", methods=["PUT", "GET"], endpoint=("doc", None)),
             Rule("/_sandbox/state", methods=["GET"], endpoint=("ctl", "state")),
@@ -130,23 +230,31 @@ class SandboxApp:
             Rule("/_sandbox/orders", methods=["GET"], endpoint=("ctl", "orders")),
             Rule("/_sandbox/raw-orders", methods=["POST"], endpoint=("ctl", "add_raw_order")),
             Rule("/_sandbox/orders/<order_id>", methods=["GET"], endpoint=("ctl", "order")),
-            Rule("/_sandbox/orders/<order_id>/status", methods=["POST"],
-                 endpoint=("ctl", "status")),
-            Rule("/_sandbox/orders/<order_id>/cancel", methods=["POST"],
-                 endpoint=("ctl", "cancel")),
-            Rule("/_sandbox/orders/<order_id>/ship-fba", methods=["POST"],
-                 endpoint=("ctl", "ship_fba")),
+            Rule(
+                "/_sandbox/orders/<order_id>/status", methods=["POST"], endpoint=("ctl", "status")
+            ),
+            Rule(
+                "/_sandbox/orders/<order_id>/cancel", methods=["POST"], endpoint=("ctl", "cancel")
+            ),
+            Rule(
+                "/_sandbox/orders/<order_id>/ship-fba",
+                methods=["POST"],
+                endpoint=("ctl", "ship_fba"),
+            ),
             Rule("/_sandbox/advance", methods=["POST"], endpoint=("ctl", "advance")),
             Rule("/_sandbox/shipments", methods=["GET"], endpoint=("ctl", "shipments")),
             Rule("/_sandbox/listings", methods=["GET"], endpoint=("ctl", "listings")),
-            Rule("/_sandbox/faults", methods=["POST", "DELETE", "GET"],
-                 endpoint=("ctl", "faults")),
+            Rule("/_sandbox/faults", methods=["POST", "DELETE", "GET"], endpoint=("ctl", "faults")),
             Rule("/_sandbox/reset", methods=["POST"], endpoint=("ctl", "reset")),
-            Rule("/_sandbox/orders/<order_id>/refund", methods=["POST"],
-                 endpoint=("ctl", "refund")),
+            Rule(
+                "/_sandbox/orders/<order_id>/refund", methods=["POST"], endpoint=("ctl", "refund")
+            ),
             Rule("/_sandbox/advertising", methods=["POST"], endpoint=("ctl", "advertising")),
-            Rule("/_sandbox/rate-limits/reset", methods=["POST"],
-                 endpoint=("ctl", "reset_rate_limits")),
+            Rule(
+                "/_sandbox/rate-limits/reset",
+                methods=["POST"],
+                endpoint=("ctl", "reset_rate_limits"),
+            ),
         ]
         self.url_map = Map(rules, strict_slashes=False)
 
@@ -157,9 +265,17 @@ class SandboxApp:
         try:
             (kind, info), args = adapter.match()
         except HTTPException as exc:
-            response = self._json(exc.code or 404, {"errors": [{
-                "code": "NotFound" if exc.code == 404 else "InvalidInput",
-                "message": "Resource not found" if exc.code == 404 else exc.description}]})
+            response = self._json(
+                exc.code or 404,
+                {
+                    "errors": [
+                        {
+                            "code": "NotFound" if exc.code == 404 else "InvalidInput",
+                            "message": "Resource not found" if exc.code == 404 else exc.description,
+                        }
+                    ]
+                },
+            )
             response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
             return response(environ, start_response)
         if kind == "api":
@@ -195,8 +311,11 @@ class SandboxApp:
 
     # ------------------------------------------------------------------ LWA
     def set_credentials(self, client_id=None, client_secret=None, refresh_token=None):
-        self.credentials = {"client_id": client_id, "client_secret": client_secret,
-                            "refresh_token": refresh_token}
+        self.credentials = {
+            "client_id": client_id,
+            "client_secret": client_secret,
+            "refresh_token": refresh_token,
+        }
 
     def _lwa(self, request, environ):
         names = ("lwa",)
@@ -207,39 +326,67 @@ class SandboxApp:
             self._sleep(fault.delay)
         elif fault and fault.kind in ("500", "503", "429"):
             self.state.count("lwa", int(fault.kind))
-            return self._json(int(fault.kind), {"error": "server_error",
-                                                "error_description": "Sandbox fault"})
+            return self._json(
+                int(fault.kind), {"error": "server_error", "error_description": "Sandbox fault"}
+            )
         form = request.form
         if not form and request.is_json:
             form = request.get_json(silent=True) or {}
         grant = form.get("grant_type")
         status, payload = 200, None
         if grant != "refresh_token":
-            status, payload = 400, {"error": "unsupported_grant_type",
-                                    "error_description": "The authorization grant type is not "
-                                                         "supported by the authorization server"}
+            status, payload = (
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The authorization grant type is not "
+                    "supported by the authorization server",
+                },
+            )
         elif not form.get("client_id") or not form.get("client_secret"):
-            status, payload = 400, {"error": "invalid_request",
-                                    "error_description": "The request is missing a required "
-                                                         "parameter : client_id/client_secret"}
+            status, payload = (
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "The request is missing a required "
+                    "parameter : client_id/client_secret",
+                },
+            )
         elif not form.get("refresh_token"):
-            status, payload = 400, {"error": "invalid_request",
-                                    "error_description": "The request is missing a required "
-                                                         "parameter : refresh_token"}
+            status, payload = (
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "The request is missing a required "
+                    "parameter : refresh_token",
+                },
+            )
         elif not self._matches("client_id", form["client_id"]) or not self._matches(
-                "client_secret", form["client_secret"]):
-            status, payload = 401, {"error": "invalid_client",
-                                    "error_description": "Client authentication failed"}
+            "client_secret", form["client_secret"]
+        ):
+            status, payload = (
+                401,
+                {"error": "invalid_client", "error_description": "Client authentication failed"},
+            )
         elif not self._matches("refresh_token", form["refresh_token"]):
-            status, payload = 400, {"error": "invalid_grant",
-                                    "error_description": "The request has an invalid grant "
-                                                         "parameter : refresh_token"}
+            status, payload = (
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "The request has an invalid grant "
+                    "parameter : refresh_token",
+                },
+            )
         if payload is None:
             token = "Atza|sandbox-" + secrets.token_urlsafe(24)
             with self._auth_lock:
                 self._tokens[token] = time.monotonic() + float(self.access_token_ttl)
-            payload = {"access_token": token, "refresh_token": form["refresh_token"],
-                       "token_type": "bearer", "expires_in": int(self.access_token_ttl)}
+            payload = {
+                "access_token": token,
+                "refresh_token": form["refresh_token"],
+                "token_type": "bearer",
+                "expires_in": int(self.access_token_ttl),
+            }
         self.state.count("lwa", status)
         response = self._json(status, payload)
         response.headers["Cache-Control"] = "no-store"
@@ -259,27 +406,37 @@ class SandboxApp:
             rdt = self._rdts.get(token)
         if expiry is not None:
             if now >= expiry:
-                raise ApiError(403, "Unauthorized", denied,
-                               "The access token you provided has expired.")
+                raise ApiError(
+                    403, "Unauthorized", denied, "The access token you provided has expired."
+                )
             if name in RESTRICTED:
-                raise ApiError(403, "Unauthorized", denied,
-                               "This operation requires a Restricted Data Token.")
+                raise ApiError(
+                    403, "Unauthorized", denied, "This operation requires a Restricted Data Token."
+                )
             return ()
         if rdt is not None:
             rdt_expiry, resources = rdt
             if now >= rdt_expiry:
-                raise ApiError(403, "Unauthorized", denied,
-                               "The access token you provided has expired.")
+                raise ApiError(
+                    403, "Unauthorized", denied, "The access token you provided has expired."
+                )
             for resource in resources:
-                if resource["method"] == request.method and resource["regex"].match(
-                        request.path):
+                if resource["method"] == request.method and resource["regex"].match(request.path):
                     return tuple(resource.get("dataElements") or ())
-            raise ApiError(403, "Unauthorized", denied,
-                           "The Restricted Data Token does not cover this resource.")
+            raise ApiError(
+                403,
+                "Unauthorized",
+                denied,
+                "The Restricted Data Token does not cover this resource.",
+            )
         if not token:
             raise ApiError(403, "Unauthorized", denied, "Missing access token.")
-        raise ApiError(403, "Unauthorized", denied,
-                       "The access token you provided is revoked, malformed or invalid.")
+        raise ApiError(
+            403,
+            "Unauthorized",
+            denied,
+            "The access token you provided is revoked, malformed or invalid.",
+        )
 
     # ------------------------------------------------------------------ SP-API
     def _api(self, request, info, args, environ):
@@ -291,8 +448,9 @@ class SandboxApp:
         try:
             elements = self._authorize(request, name)
             if not self.rate_limiter.allow(name):
-                raise ApiError(429, "QuotaExceeded",
-                               "You exceeded your quota for the requested resource.")
+                raise ApiError(
+                    429, "QuotaExceeded", "You exceeded your quota for the requested resource."
+                )
             fault = self.faults.pick(names)
             if fault is not None:
                 if fault.kind == "reset":
@@ -302,18 +460,21 @@ class SandboxApp:
                     self._sleep(fault.delay)
                 elif fault.kind == "400":
                     # Amazon refusing the request as invalid (nothing is processed).
-                    raise invalid("The request was rejected.",
-                                  "Sandbox fault 400: injected for testing.")
+                    raise invalid(
+                        "The request was rejected.", "Sandbox fault 400: injected for testing."
+                    )
                 elif fault.kind == "429":
-                    raise ApiError(429, "QuotaExceeded",
-                                   "You exceeded your quota for the requested resource.")
+                    raise ApiError(
+                        429, "QuotaExceeded", "You exceeded your quota for the requested resource."
+                    )
                 elif fault.kind in ("500", "503"):
-                    raise ApiError(int(fault.kind),
-                                   "InternalFailure" if fault.kind == "500"
-                                   else "ServiceUnavailable",
-                                   "We encountered an internal error. Please try again."
-                                   if fault.kind == "500"
-                                   else "Service temporarily unavailable.")
+                    raise ApiError(
+                        int(fault.kind),
+                        "InternalFailure" if fault.kind == "500" else "ServiceUnavailable",
+                        "We encountered an internal error. Please try again."
+                        if fault.kind == "500"
+                        else "Service temporarily unavailable.",
+                    )
             with self.state.lock:
                 status, payload = getattr(self, "op_" + handler)(request, elements, **args)
             if status < 300 and name == "confirmShipment":
@@ -325,8 +486,11 @@ class SandboxApp:
                     if after.kind == "slow":
                         self._sleep(after.delay)
                     else:
-                        raise ApiError(500, "InternalFailure",
-                                       "We encountered an internal error. Please try again.")
+                        raise ApiError(
+                            500,
+                            "InternalFailure",
+                            "We encountered an internal error. Please try again.",
+                        )
         except ApiError as exc:
             status, payload = exc.status, exc.body()
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
@@ -334,8 +498,10 @@ class SandboxApp:
             if fault.kind == "malformed":
                 body, faulted = body[: max(1, len(body) // 2)], True
             elif fault.kind == "missing_field":
-                body, faulted = json.dumps(_remove_required(name, payload),
-                                           ensure_ascii=False).encode(), True
+                body, faulted = (
+                    json.dumps(_remove_required(name, payload), ensure_ascii=False).encode(),
+                    True,
+                )
         faulted = faulted or bool(request.environ.get("sp_sandbox.raw"))
         RECORDER.record(Exchange(model, operation_id, status, body, faulted))
         self.state.count(name, status)
@@ -349,8 +515,12 @@ class SandboxApp:
         record = self.state.orders.get(order_id)
         current = view_at(record, self.state.now()) if record else None
         if current is None:
-            raise ApiError(404, "NotFound", "The requested order was not found.",
-                           f"Order {order_id} does not exist.")
+            raise ApiError(
+                404,
+                "NotFound",
+                "The requested order was not found.",
+                f"Order {order_id} does not exist.",
+            )
         return current
 
     def _token(self, payload):
@@ -362,8 +532,7 @@ class SandboxApp:
         try:
             blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             raw, sig = blob[:-12], blob[-12:]
-            ok = hmac.compare_digest(sig, hmac.new(self.secret, raw, hashlib.sha256)
-                                     .digest()[:12])
+            ok = hmac.compare_digest(sig, hmac.new(self.secret, raw, hashlib.sha256).digest()[:12])
             payload = json.loads(raw) if ok else None
         except (ValueError, TypeError):
             payload = None
@@ -379,8 +548,9 @@ class SandboxApp:
         if allowed is not None:
             bad = [v for v in values if v not in allowed]
             if bad:
-                raise invalid(f"Invalid {name}: {', '.join(bad)}.",
-                              f"Allowed values: {', '.join(allowed)}.")
+                raise invalid(
+                    f"Invalid {name}: {', '.join(bad)}.", f"Allowed values: {', '.join(allowed)}."
+                )
         if max_items and len(values) > max_items:
             raise invalid(f"{name} accepts at most {max_items} values.")
         return values
@@ -411,8 +581,10 @@ class SandboxApp:
     def _marketplaces(self, values):
         unknown = [v for v in values if v not in self.state.marketplaces]
         if unknown:
-            raise invalid(f"Invalid marketplace ID(s): {', '.join(unknown)}.",
-                          "The seller does not participate in these marketplaces.")
+            raise invalid(
+                f"Invalid marketplace ID(s): {', '.join(unknown)}.",
+                "The seller does not participate in these marketplaces.",
+            )
         return values
 
     def _window(self, after_created, before_created, after_updated, before_updated, names):
@@ -430,11 +602,15 @@ class SandboxApp:
         if before is not None:
             label = names[1] if mode == "created" else names[3]
             if before > limit:
-                raise invalid(f"{label} must be at least two minutes before the time of the "
-                              "request.", f"Latest allowed: {format_time(limit)}.")
+                raise invalid(
+                    f"{label} must be at least two minutes before the time of the request.",
+                    f"Latest allowed: {format_time(limit)}.",
+                )
             if before < after:
-                raise invalid(f"{label} must be equal to or after "
-                              f"{names[0] if mode == 'created' else names[2]}.")
+                raise invalid(
+                    f"{label} must be equal to or after "
+                    f"{names[0] if mode == 'created' else names[2]}."
+                )
         else:
             before = limit
         return mode, after, before
@@ -466,15 +642,20 @@ class SandboxApp:
     def op_participations(self, request, elements):
         payload = []
         for mp in self.state.marketplaces.values():
-            payload.append({
-                "marketplace": {"id": mp["id"], "name": mp["name"],
-                                "countryCode": mp["countryCode"],
-                                "defaultCurrencyCode": mp["currency"],
-                                "defaultLanguageCode": mp.get("language", "en_US"),
-                                "domainName": mp["domain"]},
-                "participation": {"isParticipating": True, "hasSuspendedListings": False},
-                "storeName": self.state.scenario.seller.get("storeName", "Sandbox Store"),
-            })
+            payload.append(
+                {
+                    "marketplace": {
+                        "id": mp["id"],
+                        "name": mp["name"],
+                        "countryCode": mp["countryCode"],
+                        "defaultCurrencyCode": mp["currency"],
+                        "defaultLanguageCode": mp.get("language", "en_US"),
+                        "domainName": mp["domain"],
+                    },
+                    "participation": {"isParticipating": True, "hasSuspendedListings": False},
+                    "storeName": self.state.scenario.seller.get("storeName", "Sandbox Store"),
+                }
+            )
         return 200, {"payload": payload}
 
     # --- orders v2026 -----------------------------------------------------------
@@ -484,39 +665,62 @@ class SandboxApp:
         token = request.args.get("paginationToken")
         if token:
             pinned = self._untoken(token, "search", "paginationToken")
-            mode, after, before = pinned["mode"], parse_time(pinned["after"]), parse_time(
-                pinned["before"])
-            marketplaces, channels, statuses = (pinned["marketplaces"], pinned["channels"],
-                                                pinned["statuses"])
+            mode, after, before = (
+                pinned["mode"],
+                parse_time(pinned["after"]),
+                parse_time(pinned["before"]),
+            )
+            marketplaces, channels, statuses = (
+                pinned["marketplaces"],
+                pinned["channels"],
+                pinned["statuses"],
+            )
             after_key = pinned["last"]
         else:
             mode, after, before = self._window(
-                self._time(request, "createdAfter"), self._time(request, "createdBefore"),
-                self._time(request, "lastUpdatedAfter"), self._time(request, "lastUpdatedBefore"),
-                ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore"))
-            marketplaces = self._marketplaces(self._list(request, "marketplaceIds",
-                                                         max_items=50))
+                self._time(request, "createdAfter"),
+                self._time(request, "createdBefore"),
+                self._time(request, "lastUpdatedAfter"),
+                self._time(request, "lastUpdatedBefore"),
+                ("createdAfter", "createdBefore", "lastUpdatedAfter", "lastUpdatedBefore"),
+            )
+            marketplaces = self._marketplaces(self._list(request, "marketplaceIds", max_items=50))
             channels = self._list(request, "fulfilledBy", ("MERCHANT", "AMAZON"))
             statuses = self._list(request, "fulfillmentStatuses", data.STATUSES)
             after_key = None
-        rows = self._select(self.state.views(), mode, after, before, marketplaces, channels,
-                            statuses, after_key)
+        rows = self._select(
+            self.state.views(), mode, after, before, marketplaces, channels, statuses, after_key
+        )
         raw_rows = self._raw_rows(after, before, after_key)
         rows += raw_rows
         rows.sort(key=lambda row: row[0])
         page, more = rows[:page_size], len(rows) > page_size
         if raw_rows:  # verbatim bodies are outside the contract: never validate them
             request.environ["sp_sandbox.raw"] = True
-        result = {"orders": [render.order_v2026(current, included)
-                             if isinstance(current, OrderView) else copy.deepcopy(current)
-                             for _, current in page]}
+        result = {
+            "orders": [
+                render.order_v2026(current, included)
+                if isinstance(current, OrderView)
+                else copy.deepcopy(current)
+                for _, current in page
+            ]
+        }
         if more:
-            result["pagination"] = {"nextToken": self._token({
-                "kind": "search", "mode": mode, "after": format_time(after),
-                "before": format_time(before), "marketplaces": marketplaces,
-                "channels": channels, "statuses": statuses, "last": list(page[-1][0])})}
-        result["createdBefore" if mode == "created" else "lastUpdatedBefore"] = format_time(
-            before)
+            result["pagination"] = {
+                "nextToken": self._token(
+                    {
+                        "kind": "search",
+                        "mode": mode,
+                        "after": format_time(after),
+                        "before": format_time(before),
+                        "marketplaces": marketplaces,
+                        "channels": channels,
+                        "statuses": statuses,
+                        "last": list(page[-1][0]),
+                    }
+                )
+            }
+        result["createdBefore" if mode == "created" else "lastUpdatedBefore"] = format_time(before)
         return 200, result
 
     def _raw_rows(self, after, before, after_key):
@@ -547,44 +751,71 @@ class SandboxApp:
             mode = pinned["mode"]
             after = parse_time(pinned["after"]) if pinned["after"] else None
             before = parse_time(pinned["before"]) if pinned["before"] else None
-            marketplaces, channels, statuses, ids = (pinned["marketplaces"], pinned["channels"],
-                                                     pinned["statuses"], pinned["ids"])
+            marketplaces, channels, statuses, ids = (
+                pinned["marketplaces"],
+                pinned["channels"],
+                pinned["statuses"],
+                pinned["ids"],
+            )
             after_key, page_size = pinned["last"], pinned["size"]
         else:
-            marketplaces = self._marketplaces(self._list(request, "MarketplaceIds",
-                                                         max_items=50))
+            marketplaces = self._marketplaces(self._list(request, "MarketplaceIds", max_items=50))
             if not marketplaces:
                 raise invalid("Missing required parameter MarketplaceIds.")
             ids = self._list(request, "AmazonOrderIds", max_items=50)
-            if ids and not (request.args.get("CreatedAfter")
-                            or request.args.get("LastUpdatedAfter")):
+            if ids and not (
+                request.args.get("CreatedAfter") or request.args.get("LastUpdatedAfter")
+            ):
                 mode, after, before = "updated", None, None
             else:
                 mode, after, before = self._window(
-                    self._time(request, "CreatedAfter"), self._time(request, "CreatedBefore"),
+                    self._time(request, "CreatedAfter"),
+                    self._time(request, "CreatedBefore"),
                     self._time(request, "LastUpdatedAfter"),
                     self._time(request, "LastUpdatedBefore"),
-                    ("CreatedAfter", "CreatedBefore", "LastUpdatedAfter", "LastUpdatedBefore"))
-            channels = [{"AFN": "AMAZON", "MFN": "MERCHANT"}[c] for c in self._list(
-                request, "FulfillmentChannels", ("AFN", "MFN"))]
-            statuses = sorted({data.V0_TO_STATUS[s] for s in self._list(
-                request, "OrderStatuses", statuses_v0)})
+                    ("CreatedAfter", "CreatedBefore", "LastUpdatedAfter", "LastUpdatedBefore"),
+                )
+            channels = [
+                {"AFN": "AMAZON", "MFN": "MERCHANT"}[c]
+                for c in self._list(request, "FulfillmentChannels", ("AFN", "MFN"))
+            ]
+            statuses = sorted(
+                {data.V0_TO_STATUS[s] for s in self._list(request, "OrderStatuses", statuses_v0)}
+            )
             page_size = self._int(request, "MaxResultsPerPage", 1, 100, 100)
             after_key = None
-        rows = self._select(self.state.views(), mode, after, before, marketplaces, channels,
-                            statuses, after_key, ids)
+        rows = self._select(
+            self.state.views(),
+            mode,
+            after,
+            before,
+            marketplaces,
+            channels,
+            statuses,
+            after_key,
+            ids,
+        )
         page, more = rows[:page_size], len(rows) > page_size
         payload = {"Orders": [render.order_v0(current, elements) for _, current in page]}
         if more:
-            payload["NextToken"] = self._token({
-                "kind": "v0orders", "mode": mode,
-                "after": format_time(after) if after else None,
-                "before": format_time(before) if before else None,
-                "marketplaces": marketplaces, "channels": channels, "statuses": statuses,
-                "ids": ids, "last": list(page[-1][0]), "size": page_size})
+            payload["NextToken"] = self._token(
+                {
+                    "kind": "v0orders",
+                    "mode": mode,
+                    "after": format_time(after) if after else None,
+                    "before": format_time(before) if before else None,
+                    "marketplaces": marketplaces,
+                    "channels": channels,
+                    "statuses": statuses,
+                    "ids": ids,
+                    "last": list(page[-1][0]),
+                    "size": page_size,
+                }
+            )
         if before is not None:
-            payload["CreatedBefore" if mode == "created" else "LastUpdatedBefore"] = (
-                format_time(before))
+            payload["CreatedBefore" if mode == "created" else "LastUpdatedBefore"] = format_time(
+                before
+            )
         return 200, {"payload": payload}
 
     def op_get_order_v0(self, request, elements, order_id):
@@ -617,7 +848,7 @@ class SandboxApp:
                 raise invalid("Invalid NextToken.", "The NextToken belongs to another order.")
             offset = pinned["offset"]
         size = max(1, int(self.state.items_page_size))
-        chunk = items[offset:offset + size]
+        chunk = items[offset : offset + size]
         next_token = None
         if offset + size < len(items):
             next_token = self._token({"kind": kind, "order": order_id, "offset": offset + size})
@@ -626,8 +857,12 @@ class SandboxApp:
     def op_get_order_items(self, request, elements, order_id):
         current, chunk, next_token = self._item_page(request, order_id, "v0items")
         currency = current.record["currency"]
-        payload = {"AmazonOrderId": order_id, "OrderItems": [
-            render.item_v0(current, item, currency, "buyerInfo" in elements) for item in chunk]}
+        payload = {
+            "AmazonOrderId": order_id,
+            "OrderItems": [
+                render.item_v0(current, item, currency, "buyerInfo" in elements) for item in chunk
+            ],
+        }
         if next_token:
             payload["NextToken"] = next_token
         return 200, {"payload": payload}
@@ -635,8 +870,10 @@ class SandboxApp:
     def op_get_order_items_buyer_info(self, request, elements, order_id):
         current, chunk, next_token = self._item_page(request, order_id, "v0itemsbuyer")
         currency = current.record["currency"]
-        payload = {"AmazonOrderId": order_id, "OrderItems": [
-            render.item_buyer_info_v0(item, currency) for item in chunk]}
+        payload = {
+            "AmazonOrderId": order_id,
+            "OrderItems": [render.item_buyer_info_v0(item, currency) for item in chunk],
+        }
         if next_token:
             payload["NextToken"] = next_token
         return 200, {"payload": payload}
@@ -651,24 +888,36 @@ class SandboxApp:
         missing = [k for k in ("marketplaceId", "packageDetail") if not body.get(k)]
         detail = body.get("packageDetail")
         if isinstance(detail, dict):
-            missing += [f"packageDetail.{k}" for k in ("packageReferenceId", "carrierCode",
-                                                      "trackingNumber", "shipDate",
-                                                      "orderItems")
-                        if detail.get(k) in (None, "", [])]
+            missing += [
+                f"packageDetail.{k}"
+                for k in (
+                    "packageReferenceId",
+                    "carrierCode",
+                    "trackingNumber",
+                    "shipDate",
+                    "orderItems",
+                )
+                if detail.get(k) in (None, "", [])
+            ]
         elif detail is not None:
             missing.append("packageDetail")
         if missing:
             raise invalid("Missing required field(s).", ", ".join(missing))
         if body["marketplaceId"] != record["marketplace"]["id"]:
-            raise invalid("Invalid marketplaceId.",
-                          f"Order {order_id} belongs to {record['marketplace']['id']}.")
+            raise invalid(
+                "Invalid marketplaceId.",
+                f"Order {order_id} belongs to {record['marketplace']['id']}.",
+            )
         if record["fulfilledBy"] != "MERCHANT":
-            raise invalid("The order is fulfilled by Amazon.",
-                          "Shipments can only be confirmed for merchant-fulfilled orders.")
+            raise invalid(
+                "The order is fulfilled by Amazon.",
+                "Shipments can only be confirmed for merchant-fulfilled orders.",
+            )
         reference = str(detail["packageReferenceId"])
         if not re.fullmatch(r"[1-9][0-9]*", reference):
-            raise invalid("Invalid packageReferenceId.",
-                          "Only positive numeric values are supported.")
+            raise invalid(
+                "Invalid packageReferenceId.", "Only positive numeric values are supported."
+            )
         try:
             parse_time(detail["shipDate"])
         except ValueError:
@@ -676,11 +925,14 @@ class SandboxApp:
         if detail["carrierCode"] == "Other" and not detail.get("carrierName"):
             raise invalid("carrierName is required when carrierCode is Other.")
         if any(str(p["detail"]["packageReferenceId"]) == reference for p in record["packages"]):
-            raise invalid("Duplicate packageReferenceId.",
-                          f"Package {reference} was already confirmed for order {order_id}.")
+            raise invalid(
+                "Duplicate packageReferenceId.",
+                f"Package {reference} was already confirmed for order {order_id}.",
+            )
         if current.status == "SHIPPED":
-            raise invalid("The order is already shipped.",
-                          f"Order {order_id} has no unshipped items.")
+            raise invalid(
+                "The order is already shipped.", f"Order {order_id} has no unshipped items."
+            )
         if current.status not in ORDER_STATUS_ALLOWING_SHIPMENT:
             raise invalid(f"The order cannot be shipped in status {current.status}.")
         lines = {}
@@ -696,9 +948,11 @@ class SandboxApp:
             lines[item_id] = lines.get(item_id, 0) + quantity
         for item_id, quantity in lines.items():
             if quantity > current.unshipped(item_id):
-                raise invalid("Quantity exceeds the unshipped quantity.",
-                              f"Item {item_id}: {quantity} requested, "
-                              f"{current.unshipped(item_id)} unshipped.")
+                raise invalid(
+                    "Quantity exceeds the unshipped quantity.",
+                    f"Item {item_id}: {quantity} requested, "
+                    f"{current.unshipped(item_id)} unshipped.",
+                )
         self.state.record_shipment(order_id, body, lines)
         return 204, None
 
@@ -708,8 +962,10 @@ class SandboxApp:
         after, before = self._time(request, after_name), self._time(request, before_name)
         for name, value in ((after_name, after), (before_name, before)):
             if value is not None and value > limit:
-                raise invalid(f"{name} must be more than two minutes before the time of the "
-                              "request.", f"Latest allowed: {format_time(limit)}.")
+                raise invalid(
+                    f"{name} must be more than two minutes before the time of the request.",
+                    f"Latest allowed: {format_time(limit)}.",
+                )
         if after is not None and before is not None and before <= after:
             raise invalid(f"{before_name} must be after {after_name}.")
         return after, before
@@ -722,19 +978,27 @@ class SandboxApp:
             before = parse_time(pinned["before"]) if pinned["before"] else None
             offset, size = pinned["offset"], pinned["size"]
         else:
-            after, before = self._finance_window(request, "FinancialEventGroupStartedAfter",
-                                                 "FinancialEventGroupStartedBefore")
+            after, before = self._finance_window(
+                request, "FinancialEventGroupStartedAfter", "FinancialEventGroupStartedBefore"
+            )
             offset, size = 0, self._int(request, "MaxResultsPerPage", 1, 100, 10)
-        groups = [g for g in self.state.finance_groups().values()
-                  if (after is None or g["start"] >= after)
-                  and (before is None or g["start"] < before)]
-        page = groups[offset:offset + size]
+        groups = [
+            g
+            for g in self.state.finance_groups().values()
+            if (after is None or g["start"] >= after) and (before is None or g["start"] < before)
+        ]
+        page = groups[offset : offset + size]
         payload = {"FinancialEventGroupList": [finances.render_group(g) for g in page]}
         if offset + size < len(groups):
-            payload["NextToken"] = self._token({
-                "kind": "groups", "after": format_time(after) if after else None,
-                "before": format_time(before) if before else None,
-                "offset": offset + size, "size": size})
+            payload["NextToken"] = self._token(
+                {
+                    "kind": "groups",
+                    "after": format_time(after) if after else None,
+                    "before": format_time(before) if before else None,
+                    "offset": offset + size,
+                    "size": size,
+                }
+            )
         return 200, {"payload": payload}
 
     def op_list_financial_events_by_group_id(self, request, elements, group_id):
@@ -752,15 +1016,23 @@ class SandboxApp:
                 raise invalid("PostedAfter is required when PostedBefore is set.")
             offset, size = 0, self._int(request, "MaxResultsPerPage", 1, 100, 100)
         group = self.state.finance_groups().get(group_id)
-        rows = [row for row in (group["events"] if group else [])
-                if (after is None or row[0] >= after) and (before is None or row[0] < before)]
-        payload = {"FinancialEvents": finances.render_events(rows[offset:offset + size])}
+        rows = [
+            row
+            for row in (group["events"] if group else [])
+            if (after is None or row[0] >= after) and (before is None or row[0] < before)
+        ]
+        payload = {"FinancialEvents": finances.render_events(rows[offset : offset + size])}
         if offset + size < len(rows):
-            payload["NextToken"] = self._token({
-                "kind": "events", "group": group_id,
-                "after": format_time(after) if after else None,
-                "before": format_time(before) if before else None,
-                "offset": offset + size, "size": size})
+            payload["NextToken"] = self._token(
+                {
+                    "kind": "events",
+                    "group": group_id,
+                    "after": format_time(after) if after else None,
+                    "before": format_time(before) if before else None,
+                    "offset": offset + size,
+                    "size": size,
+                }
+            )
         return 200, {"payload": payload}
 
     # --- tokens -----------------------------------------------------------------
@@ -778,15 +1050,17 @@ class SandboxApp:
                 raise invalid("Each restricted resource needs a method and a path.")
             concrete = re.sub(r"\{[^/]+\}", "X", path)
             if not any(p.match(concrete) for p in RDT_PATHS):
-                raise invalid("Invalid restricted resource path.",
-                              f"{path} is not a restricted resource.")
+                raise invalid(
+                    "Invalid restricted resource path.", f"{path} is not a restricted resource."
+                )
             elements = resource.get("dataElements") or []
             bad = [e for e in elements if e not in data.RDT_DATA_ELEMENTS]
             if bad:
                 raise invalid("Invalid dataElements.", ", ".join(map(str, bad)))
             pattern = "^" + re.sub(r"\\\{[^/]+\\\}", "[^/]+", re.escape(path)) + "$"
-            granted.append({"method": method, "regex": re.compile(pattern),
-                            "dataElements": list(elements)})
+            granted.append(
+                {"method": method, "regex": re.compile(pattern), "dataElements": list(elements)}
+            )
         token = "Atz.sprdt|sandbox-" + secrets.token_urlsafe(24)
         with self._auth_lock:
             self._rdts[token] = (time.monotonic() + float(self.rdt_ttl), granted)
@@ -795,24 +1069,30 @@ class SandboxApp:
     # --- feeds ------------------------------------------------------------------
     def _doc_url(self, request, document_id):
         sig = hmac.new(self.secret, document_id.encode(), hashlib.sha256).hexdigest()
-        return (f"{request.host_url}_docs/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-                f"&X-Amz-Expires=300&X-Amz-Signature={sig}")
+        return (
+            f"{request.host_url}_docs/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+            f"&X-Amz-Expires=300&X-Amz-Signature={sig}"
+        )
 
     def op_create_feed_document(self, request, elements):
         body = request.get_json(silent=True, force=True)
         if not isinstance(body, dict) or not body.get("contentType"):
             raise invalid("contentType is required.")
         document_id = "amzn1.tortuga.4.eu." + uuid.uuid4().hex
-        self.state.documents[document_id] = {"contentType": body["contentType"],
-                                             "content": None, "compression": None}
+        self.state.documents[document_id] = {
+            "contentType": body["contentType"],
+            "content": None,
+            "compression": None,
+        }
         return 201, {"feedDocumentId": document_id, "url": self._doc_url(request, document_id)}
 
     def op_create_feed(self, request, elements):
         body = request.get_json(silent=True, force=True)
         if not isinstance(body, dict):
             raise invalid("The request body is not a valid JSON object.")
-        missing = [k for k in ("feedType", "marketplaceIds", "inputFeedDocumentId")
-                   if not body.get(k)]
+        missing = [
+            k for k in ("feedType", "marketplaceIds", "inputFeedDocumentId") if not body.get(k)
+        ]
         if missing:
             raise invalid("Missing required field(s).", ", ".join(missing))
         if not isinstance(body["marketplaceIds"], list):
@@ -822,10 +1102,13 @@ class SandboxApp:
             raise invalid("Invalid inputFeedDocumentId.")
         feed_id = self.state.new_id(11)
         self.state.feeds[feed_id] = {
-            "feedId": feed_id, "feedType": body["feedType"],
+            "feedId": feed_id,
+            "feedType": body["feedType"],
             "marketplaceIds": list(body["marketplaceIds"]),
-            "input": body["inputFeedDocumentId"], "created": self.state.now(),
-            "processingStatus": "IN_QUEUE", "result": None,
+            "input": body["inputFeedDocumentId"],
+            "created": self.state.now(),
+            "processingStatus": "IN_QUEUE",
+            "result": None,
         }
         return 202, {"feedId": feed_id}
 
@@ -836,11 +1119,15 @@ class SandboxApp:
         status = self.state.feed_status(feed)
         if status == "DONE" and feed["processingStatus"] != "DONE":
             self._process_feed(feed)
-        result = {"feedId": feed_id, "feedType": feed["feedType"],
-                  "marketplaceIds": feed["marketplaceIds"],
-                  "createdTime": format_time(feed["created"]),
-                  "processingStatus": feed["processingStatus"] if feed["processingStatus"] in (
-                      "DONE", "FATAL", "CANCELLED") else status}
+        result = {
+            "feedId": feed_id,
+            "feedType": feed["feedType"],
+            "marketplaceIds": feed["marketplaceIds"],
+            "createdTime": format_time(feed["created"]),
+            "processingStatus": feed["processingStatus"]
+            if feed["processingStatus"] in ("DONE", "FATAL", "CANCELLED")
+            else status,
+        }
         queued = timedelta(seconds=self.state.FEED_QUEUE_SECONDS / self.state.speed)
         if result["processingStatus"] != "IN_QUEUE" and result["processingStatus"] != "CANCELLED":
             result["processingStartTime"] = format_time(feed["created"] + queued)
@@ -860,8 +1147,11 @@ class SandboxApp:
         compression = None
         if self.gzip_reports:
             raw, compression = gzip.compress(raw), "GZIP"
-        self.state.documents[result_id] = {"contentType": "application/json", "content": raw,
-                                           "compression": compression}
+        self.state.documents[result_id] = {
+            "contentType": "application/json",
+            "content": raw,
+            "compression": compression,
+        }
         queued = self.state.FEED_QUEUE_SECONDS + self.state.FEED_PROCESS_SECONDS
         feed["ended"] = feed["created"] + timedelta(seconds=queued / self.state.speed)
         feed["processingStatus"] = "FATAL" if fatal else "DONE"
@@ -873,11 +1163,16 @@ class SandboxApp:
 
     def op_get_feeds(self, request, elements):
         types = self._list(request, "feedTypes")
-        statuses = self._list(request, "processingStatuses",
-                              ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"))
+        statuses = self._list(
+            request, "processingStatuses", ("CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE")
+        )
         feeds = [self._feed(feed_id) for feed_id in list(self.state.feeds)]
-        feeds = [f for f in feeds if (not types or f["feedType"] in types)
-                 and (not statuses or f["processingStatus"] in statuses)]
+        feeds = [
+            f
+            for f in feeds
+            if (not types or f["feedType"] in types)
+            and (not statuses or f["processingStatus"] in statuses)
+        ]
         return 200, {"feeds": feeds}
 
     def op_cancel_feed(self, request, elements, feed_id):
@@ -890,8 +1185,9 @@ class SandboxApp:
     def op_get_feed_document(self, request, elements, document_id):
         document = self.state.documents.get(document_id)
         if document is None:
-            raise ApiError(404, "NotFound", "The requested feed document was not found.",
-                           document_id)
+            raise ApiError(
+                404, "NotFound", "The requested feed document was not found.", document_id
+            )
         result = {"feedDocumentId": document_id, "url": self._doc_url(request, document_id)}
         if document.get("compression"):
             result["compressionAlgorithm"] = document["compression"]
@@ -901,31 +1197,41 @@ class SandboxApp:
         expected = hmac.new(self.secret, document_id.encode(), hashlib.sha256).hexdigest()
         document = self.state.documents.get(document_id)
         if document is None or not hmac.compare_digest(
-                request.args.get("X-Amz-Signature", ""), expected):
-            return Response(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
-                            b"AccessDenied</Code><Message>Access Denied</Message></Error>",
-                            status=403, content_type="application/xml")
+            request.args.get("X-Amz-Signature", ""), expected
+        ):
+            return Response(
+                b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
+                b"AccessDenied</Code><Message>Access Denied</Message></Error>",
+                status=403,
+                content_type="application/xml",
+            )
         if request.method == "PUT":
             sent = (request.content_type or "").split(";")[0].strip().lower()
             wanted = document["contentType"].split(";")[0].strip().lower()
             if sent != wanted:
-                return Response(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
-                                b"SignatureDoesNotMatch</Code><Message>The Content-Type does "
-                                b"not match the signed request.</Message></Error>",
-                                status=403, content_type="application/xml")
+                return Response(
+                    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>'
+                    b"SignatureDoesNotMatch</Code><Message>The Content-Type does "
+                    b"not match the signed request.</Message></Error>",
+                    status=403,
+                    content_type="application/xml",
+                )
             with self.state.lock:
                 document["content"] = request.get_data()
             return Response(b"", status=200)
         if document["content"] is None:
-            return Response(b"<Error><Code>NoSuchKey</Code></Error>", status=404,
-                            content_type="application/xml")
-        return Response(document["content"], status=200,
-                        content_type=document["contentType"])
+            return Response(
+                b"<Error><Code>NoSuchKey</Code></Error>", status=404, content_type="application/xml"
+            )
+        return Response(document["content"], status=200, content_type=document["contentType"])
 
     # ------------------------------------------------------------------ control
     def _control(self, request, action, args):
-        body = request.get_json(silent=True, force=True) if request.method in (
-            "POST", "PUT") and request.get_data() else None
+        body = (
+            request.get_json(silent=True, force=True)
+            if request.method in ("POST", "PUT") and request.get_data()
+            else None
+        )
         state = self.state
         try:
             with state.lock:
@@ -938,35 +1244,62 @@ class SandboxApp:
                 if action == "orders":
                     when = request.args.get("at")
                     when = parse_time(when) if when else state.now()
-                    return self._json(200, {"at": format_time(when),
-                                            "orders": [_summary(v) for v in state.views(when)]})
+                    return self._json(
+                        200,
+                        {
+                            "at": format_time(when),
+                            "orders": [_summary(v) for v in state.views(when)],
+                        },
+                    )
                 if action == "add_raw_order":
                     if not isinstance(body, dict) or "order" not in body:
                         raise ValueError('the body must be {"order": ..., "time"?: ISO 8601}')
-                    return self._json(201, {"key": state.add_raw_order(body["order"],
-                                                                       body.get("time"))})
+                    return self._json(
+                        201, {"key": state.add_raw_order(body["order"], body.get("time"))}
+                    )
                 if action == "order":
                     current = self._view(args["order_id"])
-                    return self._json(200, {"status": current.status, "order": render.order_v2026(
-                        current, set(data.INCLUDED_DATA))})
+                    return self._json(
+                        200,
+                        {
+                            "status": current.status,
+                            "order": render.order_v2026(current, set(data.INCLUDED_DATA)),
+                        },
+                    )
                 if action == "status":
                     state.set_status(args["order_id"], (body or {}).get("status"))
-                    return self._json(200, {"orderId": args["order_id"],
-                                            "status": state.order_status(args["order_id"])})
+                    return self._json(
+                        200,
+                        {
+                            "orderId": args["order_id"],
+                            "status": state.order_status(args["order_id"]),
+                        },
+                    )
                 if action == "cancel":
                     state.cancel(args["order_id"], (body or {}).get("itemIds"))
-                    return self._json(200, {"orderId": args["order_id"],
-                                            "status": state.order_status(args["order_id"])})
+                    return self._json(
+                        200,
+                        {
+                            "orderId": args["order_id"],
+                            "status": state.order_status(args["order_id"]),
+                        },
+                    )
                 if action == "ship_fba":
                     state.ship_fba(args["order_id"])
-                    return self._json(200, {"orderId": args["order_id"],
-                                            "status": state.order_status(args["order_id"])})
+                    return self._json(
+                        200,
+                        {
+                            "orderId": args["order_id"],
+                            "status": state.order_status(args["order_id"]),
+                        },
+                    )
                 if action == "advance":
                     now = state.advance((body or {}).get("seconds", 0))
                     return self._json(200, {"now": format_time(now)})
                 if action == "shipments":
-                    return self._json(200, {"shipments": state.shipments(
-                        request.args.get("orderId"))})
+                    return self._json(
+                        200, {"shipments": state.shipments(request.args.get("orderId"))}
+                    )
                 if action == "listings":
                     return self._json(200, {"listings": state.listings})
                 if action == "refund":
@@ -1000,12 +1333,16 @@ def _summary(view):
     """One order as the campaigns check it: status, channel, total, last update."""
     record = view.record
     rendered = render.order_v2026(view, {"PROCEEDS"})
-    return {"orderId": record["orderId"], "status": view.status,
-            "fulfilledBy": record["fulfilledBy"], "marketplaceId": record["marketplace"]["id"],
-            "createdTime": format_time(record["createdTime"]),
-            "lastUpdatedTime": format_time(view.last_updated),
-            "total": ((rendered.get("proceeds") or {}).get("grandTotal") or {}).get("amount"),
-            "currency": record["currency"]}
+    return {
+        "orderId": record["orderId"],
+        "status": view.status,
+        "fulfilledBy": record["fulfilledBy"],
+        "marketplaceId": record["marketplace"]["id"],
+        "createdTime": format_time(record["createdTime"]),
+        "lastUpdatedTime": format_time(view.last_updated),
+        "total": ((rendered.get("proceeds") or {}).get("grandTotal") or {}).get("amount"),
+        "currency": record["currency"],
+    }
 
 
 def _remove_required(name, payload):
@@ -1043,4 +1380,3 @@ def _remove_required(name, payload):
     elif isinstance(payload, dict) and payload:
         payload.pop(next(iter(payload)))
     return payload
-

@@ -12,10 +12,26 @@ from decimal import Decimal
 MARKETPLACES = {
     "US": ("ATVPDKIKX0DER", "Amazon.com", "US", "USD", "en_US", "www.amazon.com", False, "0.0725"),
     "CA": ("A2EUQ1WTGCTBG2", "Amazon.ca", "CA", "CAD", "en_CA", "www.amazon.ca", False, "0.13"),
-    "MX": ("A1AM78C64UM0Y8", "Amazon.com.mx", "MX", "MXN", "es_MX", "www.amazon.com.mx", True,
-           "0.16"),
-    "UK": ("A1F83G8C2ARO7P", "Amazon.co.uk", "GB", "GBP", "en_GB", "www.amazon.co.uk", True,
-           "0.20"),
+    "MX": (
+        "A1AM78C64UM0Y8",
+        "Amazon.com.mx",
+        "MX",
+        "MXN",
+        "es_MX",
+        "www.amazon.com.mx",
+        True,
+        "0.16",
+    ),
+    "UK": (
+        "A1F83G8C2ARO7P",
+        "Amazon.co.uk",
+        "GB",
+        "GBP",
+        "en_GB",
+        "www.amazon.co.uk",
+        True,
+        "0.20",
+    ),
     "DE": ("A1PA6795UKMFR9", "Amazon.de", "DE", "EUR", "de_DE", "www.amazon.de", True, "0.19"),
     "FR": ("A13V1IB3VIYZZH", "Amazon.fr", "FR", "EUR", "fr_FR", "www.amazon.fr", True, "0.20"),
     "ES": ("A1RKKUPIHCS9HS", "Amazon.es", "ES", "EUR", "es_ES", "www.amazon.es", True, "0.21"),
@@ -23,13 +39,37 @@ MARKETPLACES = {
     "NL": ("A1805IZSGTT6HS", "Amazon.nl", "NL", "EUR", "nl_NL", "www.amazon.nl", True, "0.21"),
     "SE": ("A2NODRKZP88ZB9", "Amazon.se", "SE", "SEK", "sv_SE", "www.amazon.se", True, "0.25"),
     "PL": ("A1C3SOZRARQ6R3", "Amazon.pl", "PL", "PLN", "pl_PL", "www.amazon.pl", True, "0.23"),
-    "BE": ("AMEN7PMS3EDWL", "Amazon.com.be", "BE", "EUR", "fr_BE", "www.amazon.com.be", True,
-           "0.21"),
+    "BE": (
+        "AMEN7PMS3EDWL",
+        "Amazon.com.be",
+        "BE",
+        "EUR",
+        "fr_BE",
+        "www.amazon.com.be",
+        True,
+        "0.21",
+    ),
     "IE": ("A28R8C7NBKEWEA", "Amazon.ie", "IE", "EUR", "en_IE", "www.amazon.ie", True, "0.23"),
-    "JP": ("A1VC38T7YXB528", "Amazon.co.jp", "JP", "JPY", "ja_JP", "www.amazon.co.jp", True,
-           "0.10"),
-    "AU": ("A39IBJ37TRP1C6", "Amazon.com.au", "AU", "AUD", "en_AU", "www.amazon.com.au", True,
-           "0.10"),
+    "JP": (
+        "A1VC38T7YXB528",
+        "Amazon.co.jp",
+        "JP",
+        "JPY",
+        "ja_JP",
+        "www.amazon.co.jp",
+        True,
+        "0.10",
+    ),
+    "AU": (
+        "A39IBJ37TRP1C6",
+        "Amazon.com.au",
+        "AU",
+        "AUD",
+        "en_AU",
+        "www.amazon.com.au",
+        True,
+        "0.10",
+    ),
 }
 
 CURRENCY_DECIMALS = {"JPY": 0}
@@ -71,14 +111,38 @@ STATUSES = tuple(V0_STATUS)
 V0_TO_STATUS = {v: k for k, v in V0_STATUS.items()}
 V0_TO_STATUS["InvoiceUnconfirmed"] = "SHIPPED"
 
-INCLUDED_DATA = ("BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION",
-                 "FULFILLMENT", "PACKAGES", "TAX", "PAYMENT", "FULFILLMENT_ORDERS")
+INCLUDED_DATA = (
+    "BUYER",
+    "RECIPIENT",
+    "PROCEEDS",
+    "EXPENSE",
+    "PROMOTION",
+    "CANCELLATION",
+    "FULFILLMENT",
+    "PACKAGES",
+    "TAX",
+    "PAYMENT",
+    "FULFILLMENT_ORDERS",
+)
 
-V0_CONDITION = {"NEW": "New", "USED": "Used", "COLLECTIBLE": "Collectible",
-                "REFURBISHED": "Refurbished", "CLUB": "Club"}
-V0_SUBCONDITION = {"NEW": "New", "MINT": "Mint", "VERY_GOOD": "Very Good", "GOOD": "Good",
-                   "ACCEPTABLE": "Acceptable", "POOR": "Poor", "REFURBISHED": "Refurbished",
-                   "OPEN_BOX": "OpenBox", "OTHER": "Other"}
+V0_CONDITION = {
+    "NEW": "New",
+    "USED": "Used",
+    "COLLECTIBLE": "Collectible",
+    "REFURBISHED": "Refurbished",
+    "CLUB": "Club",
+}
+V0_SUBCONDITION = {
+    "NEW": "New",
+    "MINT": "Mint",
+    "VERY_GOOD": "Very Good",
+    "GOOD": "Good",
+    "ACCEPTABLE": "Acceptable",
+    "POOR": "Poor",
+    "REFURBISHED": "Refurbished",
+    "OPEN_BOX": "OpenBox",
+    "OTHER": "Other",
+}
 
 RDT_DATA_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 
@@ -88,9 +152,15 @@ def marketplace(code_or_id):
     for code, row in MARKETPLACES.items():
         if code_or_id in (code, row[0]):
             return {
-                "code": code, "id": row[0], "name": row[1], "countryCode": row[2],
-                "currency": row[3], "language": row[4], "domain": row[5],
-                "taxIncluded": row[6], "taxRate": row[7],
+                "code": code,
+                "id": row[0],
+                "name": row[1],
+                "countryCode": row[2],
+                "currency": row[3],
+                "language": row[4],
+                "domain": row[5],
+                "taxIncluded": row[6],
+                "taxRate": row[7],
             }
     raise KeyError(f"unknown marketplace {code_or_id!r}")
 

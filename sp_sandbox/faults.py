@@ -38,17 +38,23 @@ class FaultInjector:
         with self._lock:
             self._rng = random.Random(seed)
 
-    def add(self, operation="*", kind="500", probability=1.0, count=None, delay=5.0,
-            after_effect=False):
+    def add(
+        self, operation="*", kind="500", probability=1.0, count=None, delay=5.0, after_effect=False
+    ):
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {KINDS}")
         if after_effect and kind not in AFTER_EFFECT_KINDS:
             raise ValueError(f"after_effect only for {AFTER_EFFECT_KINDS}")
         if not 0.0 <= float(probability) <= 1.0:
             raise ValueError("probability must be within 0..1")
-        fault = Fault(operation=operation, kind=kind, probability=float(probability),
-                      count=None if count is None else int(count), delay=float(delay),
-                      after_effect=bool(after_effect))
+        fault = Fault(
+            operation=operation,
+            kind=kind,
+            probability=float(probability),
+            count=None if count is None else int(count),
+            delay=float(delay),
+            after_effect=bool(after_effect),
+        )
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -15,27 +15,73 @@ def process_feed(feed, document, state):
     header = {"sellerId": seller_id, "version": "2.0", "feedId": feed["feedId"]}
     content = document.get("content")
     if feed["feedType"] != "JSON_LISTINGS_FEED":
-        return _report(header, [_issue(None, None, "SANDBOX_UNSUPPORTED",
-                                       f"Feed type {feed['feedType']} is not processed by the "
-                                       "sandbox.")], 0, 0, 0), True
+        return _report(
+            header,
+            [
+                _issue(
+                    None,
+                    None,
+                    "SANDBOX_UNSUPPORTED",
+                    f"Feed type {feed['feedType']} is not processed by the sandbox.",
+                )
+            ],
+            0,
+            0,
+            0,
+        ), True
     if content is None:
-        return _report(header, [_issue(None, None, "NO_CONTENT",
-                                       "The feed document was never uploaded.")], 0, 0, 0), True
+        return _report(
+            header,
+            [_issue(None, None, "NO_CONTENT", "The feed document was never uploaded.")],
+            0,
+            0,
+            0,
+        ), True
     try:
         payload = json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        return _report(header, [_issue(None, None, "INVALID_JSON",
-                                       f"The feed is not valid JSON: {exc}")], 0, 0, 0), True
-    if not isinstance(payload, dict) or not isinstance(payload.get("header"), dict) or \
-            not isinstance(payload.get("messages"), list):
-        return _report(header, [_issue(None, None, "INVALID_FEED",
-                                       "The feed needs a 'header' object and a 'messages' "
-                                       "array.")], 0, 0, 0), True
+        return _report(
+            header,
+            [_issue(None, None, "INVALID_JSON", f"The feed is not valid JSON: {exc}")],
+            0,
+            0,
+            0,
+        ), True
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("header"), dict)
+        or not isinstance(payload.get("messages"), list)
+    ):
+        return _report(
+            header,
+            [
+                _issue(
+                    None,
+                    None,
+                    "INVALID_FEED",
+                    "The feed needs a 'header' object and a 'messages' array.",
+                )
+            ],
+            0,
+            0,
+            0,
+        ), True
     feed_header = payload["header"]
     if feed_header.get("sellerId") != seller_id or feed_header.get("version") != "2.0":
-        return _report(header, [_issue(None, None, "INVALID_HEADER",
-                                       "header.sellerId must be the seller's id and "
-                                       "header.version must be '2.0'.")], 0, 0, 0), True
+        return _report(
+            header,
+            [
+                _issue(
+                    None,
+                    None,
+                    "INVALID_HEADER",
+                    "header.sellerId must be the seller's id and header.version must be '2.0'.",
+                )
+            ],
+            0,
+            0,
+            0,
+        ), True
     issues = []
     accepted = invalid = 0
     for message in payload["messages"]:
@@ -71,8 +117,13 @@ def _check_message(message, listings):
         problems.append(("4000000", "sku is required."))
     operation = message.get("operationType")
     if operation != "PATCH":
-        problems.append(("4000002", f"operationType {operation!r} is not supported by the "
-                                    "sandbox (only PATCH of fulfillment_availability)."))
+        problems.append(
+            (
+                "4000002",
+                f"operationType {operation!r} is not supported by the "
+                "sandbox (only PATCH of fulfillment_availability).",
+            )
+        )
         return problems
     if not isinstance(message.get("productType"), str) or not message["productType"]:
         problems.append(("4000000", "productType is required for PATCH."))
@@ -85,15 +136,19 @@ def _check_message(message, listings):
             problems.append(("4000000", "Each patch needs op add, replace or delete."))
             continue
         if patch.get("path") != AVAILABILITY_PATH:
-            problems.append(("4000003", f"Patch path {patch.get('path')!r} is not supported by "
-                                        f"the sandbox (only {AVAILABILITY_PATH})."))
+            problems.append(
+                (
+                    "4000003",
+                    f"Patch path {patch.get('path')!r} is not supported by "
+                    f"the sandbox (only {AVAILABILITY_PATH}).",
+                )
+            )
             continue
         if patch["op"] == "delete":
             continue
         value = patch.get("value")
         if not isinstance(value, list) or not value:
-            problems.append(("4000000", "fulfillment_availability needs a non-empty value "
-                                        "array."))
+            problems.append(("4000000", "fulfillment_availability needs a non-empty value array."))
             continue
         for entry in value:
             quantity = entry.get("quantity") if isinstance(entry, dict) else None

@@ -8,62 +8,104 @@ from .scenario import format_time, money, parse_time
 
 # name pools per country: (given names, family names); Unicode on purpose
 NAMES = {
-    "US": (["James", "Mary", "Chloé", "José", "Aaliyah", "Nguyễn"],
-           ["Smith", "Johnson", "García", "O'Connor", "Nguyen", "Williams"]),
-    "CA": (["Émilie", "Liam", "François", "Olivia", "Zoë"],
-           ["Tremblay", "Gagnon", "Roy", "Côté", "MacDonald"]),
-    "GB": (["Oliver", "Siobhán", "Amelia", "محمد", "Harry", "Zoë"],
-           ["Smith", "O'Brien", "Jones", "العلي", "Taylor", "Brontë"]),
-    "DE": (["Jürgen", "Anna", "Björn", "Lea", "Özlem", "Maximilian"],
-           ["Müller", "Schmidt", "Weiß", "Groß", "Yılmaz", "Schäfer"]),
-    "FR": (["Hélène", "François", "Léa", "Noël", "Inès", "Gaëlle"],
-           ["Lefèvre", "Dubois", "Moreau", "Benoît", "Girard", "Faure"]),
-    "ES": (["José", "María", "Nuria", "Íñigo", "Begoña", "Ángel"],
-           ["Núñez", "García", "Martínez", "Ibáñez", "López", "Peña"]),
-    "IT": (["Niccolò", "Giulia", "Luca", "Chiara", "Nicolò", "Francesca"],
-           ["Rossi", "Bianchi", "Ferrari", "Esposito", "Mancini", "Romano"]),
-    "JP": (["太郎", "花子", "健", "さくら", "翔太", "美咲"],
-           ["山田", "佐藤", "鈴木", "高橋", "田中", "渡辺"]),
+    "US": (
+        ["James", "Mary", "Chloé", "José", "Aaliyah", "Nguyễn"],
+        ["Smith", "Johnson", "García", "O'Connor", "Nguyen", "Williams"],
+    ),
+    "CA": (
+        ["Émilie", "Liam", "François", "Olivia", "Zoë"],
+        ["Tremblay", "Gagnon", "Roy", "Côté", "MacDonald"],
+    ),
+    "GB": (
+        ["Oliver", "Siobhán", "Amelia", "محمد", "Harry", "Zoë"],
+        ["Smith", "O'Brien", "Jones", "العلي", "Taylor", "Brontë"],
+    ),
+    "DE": (
+        ["Jürgen", "Anna", "Björn", "Lea", "Özlem", "Maximilian"],
+        ["Müller", "Schmidt", "Weiß", "Groß", "Yılmaz", "Schäfer"],
+    ),
+    "FR": (
+        ["Hélène", "François", "Léa", "Noël", "Inès", "Gaëlle"],
+        ["Lefèvre", "Dubois", "Moreau", "Benoît", "Girard", "Faure"],
+    ),
+    "ES": (
+        ["José", "María", "Nuria", "Íñigo", "Begoña", "Ángel"],
+        ["Núñez", "García", "Martínez", "Ibáñez", "López", "Peña"],
+    ),
+    "IT": (
+        ["Niccolò", "Giulia", "Luca", "Chiara", "Nicolò", "Francesca"],
+        ["Rossi", "Bianchi", "Ferrari", "Esposito", "Mancini", "Romano"],
+    ),
+    "JP": (
+        ["太郎", "花子", "健", "さくら", "翔太", "美咲"],
+        ["山田", "佐藤", "鈴木", "高橋", "田中", "渡辺"],
+    ),
 }
 # (city, state/region, postal code, street pattern, tax rate for US/CA)
 PLACES = {
-    "US": [("Seattle", "WA", "98101", "{n} Pine Street", "0.1025"),
-           ("Austin", "TX", "78701", "{n} Congress Ave", "0.0825"),
-           ("Brooklyn", "NY", "11201", "{n} Atlantic Ave", "0.08875"),
-           ("Portland", "OR", "97205", "{n} SW Morrison St", "0"),
-           ("San José", "CA", "95113", "{n} Calle Willow", "0.0938")],
-    "CA": [("Toronto", "ON", "M5V 2T6", "{n} King St W", "0.13"),
-           ("Montréal", "QC", "H2X 1Y4", "{n} rue Saint-Denis", "0.14975"),
-           ("Vancouver", "BC", "V6B 1A1", "{n} Granville St", "0.12"),
-           ("Calgary", "AB", "T2P 1J9", "{n} 8 Ave SW", "0.05")],
-    "GB": [("London", "Greater London", "SW1A 1AA", "{n} Baker Street", None),
-           ("Manchester", "Greater Manchester", "M1 1AE", "{n} Deansgate", None),
-           ("Cardiff", "Wales", "CF10 1EP", "{n} Heol y Frenhines", None)],
-    "DE": [("München", "Bayern", "80331", "Marienplatz {n}", None),
-           ("Köln", "Nordrhein-Westfalen", "50667", "Hohe Straße {n}", None),
-           ("Berlin", "Berlin", "10115", "Straße des 17. Juni {n}", None)],
-    "FR": [("Paris", "Île-de-France", "75004", "{n} rue de Rivoli", None),
-           ("Lyon", "Auvergne-Rhône-Alpes", "69002", "{n} quai Saint-Antoine", None),
-           ("Besançon", "Bourgogne-Franche-Comté", "25000", "{n} Grande Rue", None)],
-    "ES": [("Madrid", "Madrid", "28013", "Calle de Alcalá {n}", None),
-           ("A Coruña", "Galicia", "15001", "Rúa Real {n}", None),
-           ("Málaga", "Andalucía", "29015", "Calle Larios {n}", None)],
-    "IT": [("Roma", "RM", "00186", "Via del Corso {n}", None),
-           ("Milano", "MI", "20121", "Corso di Porta Nuova {n}", None),
-           ("Forlì", "FC", "47121", "Piazza Aurelio Saffi {n}", None)],
-    "JP": [("渋谷区", "東京都", "150-0002", "渋谷{n}-21-1", None),
-           ("大阪市北区", "大阪府", "530-0001", "梅田{n}-1-3", None),
-           ("札幌市中央区", "北海道", "060-0001", "北一条西{n}-2", None)],
+    "US": [
+        ("Seattle", "WA", "98101", "{n} Pine Street", "0.1025"),
+        ("Austin", "TX", "78701", "{n} Congress Ave", "0.0825"),
+        ("Brooklyn", "NY", "11201", "{n} Atlantic Ave", "0.08875"),
+        ("Portland", "OR", "97205", "{n} SW Morrison St", "0"),
+        ("San José", "CA", "95113", "{n} Calle Willow", "0.0938"),
+    ],
+    "CA": [
+        ("Toronto", "ON", "M5V 2T6", "{n} King St W", "0.13"),
+        ("Montréal", "QC", "H2X 1Y4", "{n} rue Saint-Denis", "0.14975"),
+        ("Vancouver", "BC", "V6B 1A1", "{n} Granville St", "0.12"),
+        ("Calgary", "AB", "T2P 1J9", "{n} 8 Ave SW", "0.05"),
+    ],
+    "GB": [
+        ("London", "Greater London", "SW1A 1AA", "{n} Baker Street", None),
+        ("Manchester", "Greater Manchester", "M1 1AE", "{n} Deansgate", None),
+        ("Cardiff", "Wales", "CF10 1EP", "{n} Heol y Frenhines", None),
+    ],
+    "DE": [
+        ("München", "Bayern", "80331", "Marienplatz {n}", None),
+        ("Köln", "Nordrhein-Westfalen", "50667", "Hohe Straße {n}", None),
+        ("Berlin", "Berlin", "10115", "Straße des 17. Juni {n}", None),
+    ],
+    "FR": [
+        ("Paris", "Île-de-France", "75004", "{n} rue de Rivoli", None),
+        ("Lyon", "Auvergne-Rhône-Alpes", "69002", "{n} quai Saint-Antoine", None),
+        ("Besançon", "Bourgogne-Franche-Comté", "25000", "{n} Grande Rue", None),
+    ],
+    "ES": [
+        ("Madrid", "Madrid", "28013", "Calle de Alcalá {n}", None),
+        ("A Coruña", "Galicia", "15001", "Rúa Real {n}", None),
+        ("Málaga", "Andalucía", "29015", "Calle Larios {n}", None),
+    ],
+    "IT": [
+        ("Roma", "RM", "00186", "Via del Corso {n}", None),
+        ("Milano", "MI", "20121", "Corso di Porta Nuova {n}", None),
+        ("Forlì", "FC", "47121", "Piazza Aurelio Saffi {n}", None),
+    ],
+    "JP": [
+        ("渋谷区", "東京都", "150-0002", "渋谷{n}-21-1", None),
+        ("大阪市北区", "大阪府", "530-0001", "梅田{n}-1-3", None),
+        ("札幌市中央区", "北海道", "060-0001", "北一条西{n}-2", None),
+    ],
 }
 COMPANIES = {
-    "US": ["Acme Supplies LLC", "Blue Harbor Inc."], "CA": ["Érable Distribution Ltée"],
-    "GB": ["Brontë & Sons Ltd"], "DE": ["Müller Bürobedarf GmbH", "Weiß & Groß KG"],
-    "FR": ["Société Générale d'Équipement SARL"], "ES": ["Ibáñez Suministros S.L."],
-    "IT": ["Forniture Niccolò S.r.l."], "JP": ["株式会社山田商事"],
+    "US": ["Acme Supplies LLC", "Blue Harbor Inc."],
+    "CA": ["Érable Distribution Ltée"],
+    "GB": ["Brontë & Sons Ltd"],
+    "DE": ["Müller Bürobedarf GmbH", "Weiß & Groß KG"],
+    "FR": ["Société Générale d'Équipement SARL"],
+    "ES": ["Ibáñez Suministros S.L."],
+    "IT": ["Forniture Niccolò S.r.l."],
+    "JP": ["株式会社山田商事"],
 }
 VAT_PREFIX = {"GB": "GB", "DE": "DE", "FR": "FR", "ES": "ES", "IT": "IT"}
-GIFT_MESSAGES = ["Happy birthday! 🎂", "Joyeux anniversaire, Hélène !", "Alles Gute zum Geburtstag",
-                 "お誕生日おめでとう", "Feliz Navidad y próspero año nuevo", "Tanti auguri!"]
+GIFT_MESSAGES = [
+    "Happy birthday! 🎂",
+    "Joyeux anniversaire, Hélène !",
+    "Alles Gute zum Geburtstag",
+    "お誕生日おめでとう",
+    "Feliz Navidad y próspero año nuevo",
+    "Tanti auguri!",
+]
 # (sku stem, title, base EUR price, serialized)
 PRODUCTS = [
     ("MUG-CER-350", "Ceramic mug 350 ml, matte black", "12.90", False),
@@ -81,10 +123,27 @@ PRODUCTS = [
     ("PZL-1000-MAP", "Puzzle 1000 pieces, vintage map", "17.99", False),
     ("CHG-65W-GAN", "65 W GaN charger, 3 ports", "39.99", True),
 ]
-FX = {"EUR": "1", "USD": "1.08", "CAD": "1.47", "GBP": "0.86", "JPY": "162", "SEK": "11.4",
-      "PLN": "4.3", "MXN": "18.5", "AUD": "1.65"}
-REGION_PREFIX = {"US": "11", "CA": "70", "GB": "20", "DE": "30", "FR": "40", "ES": "40",
-                 "IT": "40", "JP": "25"}
+FX = {
+    "EUR": "1",
+    "USD": "1.08",
+    "CAD": "1.47",
+    "GBP": "0.86",
+    "JPY": "162",
+    "SEK": "11.4",
+    "PLN": "4.3",
+    "MXN": "18.5",
+    "AUD": "1.65",
+}
+REGION_PREFIX = {
+    "US": "11",
+    "CA": "70",
+    "GB": "20",
+    "DE": "30",
+    "FR": "40",
+    "ES": "40",
+    "IT": "40",
+    "JP": "25",
+}
 
 
 def _price(base, currency):
@@ -94,8 +153,20 @@ def _price(base, currency):
     return money(value.to_integral_value() + Decimal("0.99") if value >= 5 else value, currency)
 
 
-def generate(count, seed, marketplaces, start, days, fba_ratio, b2b_ratio, gift_ratio,
-             promotion_ratio, cancel_ratio, future_ratio, rng):
+def generate(
+    count,
+    seed,
+    marketplaces,
+    start,
+    days,
+    fba_ratio,
+    b2b_ratio,
+    gift_ratio,
+    promotion_ratio,
+    cancel_ratio,
+    future_ratio,
+    rng,
+):
     mps = [data.marketplace(code) for code in marketplaces]
     catalogue = {}
     listings = []
@@ -104,13 +175,26 @@ def generate(count, seed, marketplaces, start, days, fba_ratio, b2b_ratio, gift_
         catalogue[mp["id"]] = []
         for stem, title, base, serialized in products:
             sku = f"{stem}-{mp['code']}"
-            asin = "B0" + "".join(rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ")
-                                  for _ in range(8))
-            product = {"sku": sku, "asin": asin, "title": title,
-                       "price": str(_price(base, mp["currency"])), "serialized": serialized}
+            asin = "B0" + "".join(
+                rng.choice("0123456789ABCDEFGHJKLMNPQRSTUVWXYZ") for _ in range(8)
+            )
+            product = {
+                "sku": sku,
+                "asin": asin,
+                "title": title,
+                "price": str(_price(base, mp["currency"])),
+                "serialized": serialized,
+            }
             catalogue[mp["id"]].append(product)
-            listings.append({"sku": sku, "asin": asin, "title": title,
-                             "marketplaceIds": [mp["id"]], "quantity": rng.randint(0, 120)})
+            listings.append(
+                {
+                    "sku": sku,
+                    "asin": asin,
+                    "title": title,
+                    "marketplaceIds": [mp["id"]],
+                    "quantity": rng.randint(0, 120),
+                }
+            )
     buyers = {mp["id"]: [] for mp in mps}
     used_ids = set()
     orders = []
@@ -161,8 +245,11 @@ def generate(count, seed, marketplaces, start, days, fba_ratio, b2b_ratio, gift_
             unit = Decimal(product["price"])
             item = {
                 "orderItemId": f"{rng.randint(10**13, 10**14 - 1)}",
-                "sku": product["sku"], "asin": product["asin"], "title": product["title"],
-                "quantity": quantity, "unitPrice": str(unit),
+                "sku": product["sku"],
+                "asin": product["asin"],
+                "title": product["title"],
+                "quantity": quantity,
+                "unitPrice": str(unit),
             }
             if not fba and index == 0:
                 ship = _price("3.49", mp["currency"]) if mp["currency"] != "JPY" else Decimal(480)
@@ -173,20 +260,24 @@ def generate(count, seed, marketplaces, start, days, fba_ratio, b2b_ratio, gift_
             if promo and index == 0:
                 item["promotionDiscount"] = str(money(unit * quantity / 10, mp["currency"]))
                 item["promotionIds"] = item.get("promotionIds", []) + [
-                    f"PROMO-{rng.randint(1000, 9999)}"]
+                    f"PROMO-{rng.randint(1000, 9999)}"
+                ]
             if gift and index == 0:
                 item["giftWrap"] = "300" if mp["currency"] == "JPY" else "3.99"
                 item["giftWrapLevel"] = rng.choice(["Classic", "Premium"])
                 item["giftMessage"] = rng.choice(GIFT_MESSAGES)
             if rng.random() < 0.07:
-                item["condition"] = {"conditionType": "USED", "conditionSubtype": "GOOD",
-                                     "conditionNote": "Boîte légèrement abîmée / box slightly "
-                                                      "damaged"}
+                item["condition"] = {
+                    "conditionType": "USED",
+                    "conditionSubtype": "GOOD",
+                    "conditionNote": "Boîte légèrement abîmée / box slightly damaged",
+                }
             else:
                 item["condition"] = {"conditionType": "NEW", "conditionSubtype": "NEW"}
             if fba and product["serialized"]:
-                item["serialNumbers"] = [f"SN{rng.randint(10**9, 10**10 - 1)}"
-                                         for _ in range(quantity)]
+                item["serialNumbers"] = [
+                    f"SN{rng.randint(10**9, 10**10 - 1)}" for _ in range(quantity)
+                ]
             items.append(item)
         order = {
             "orderId": order_id,
@@ -227,18 +318,30 @@ def _finances(orders, mps, start, days, seed):
         if shipped and rng.random() < 0.08:
             when = parse_time(shipped[0]) + timedelta(hours=rng.randint(24, 5 * 24))
             items = [i["orderItemId"] for i in order["items"]]
-            order["refunds"] = [{"time": format_time(when),
-                                 "itemIds": items if len(items) == 1 else items[:1]}]
+            order["refunds"] = [
+                {"time": format_time(when), "itemIds": items if len(items) == 1 else items[:1]}
+            ]
     advertising = []
     for mp in mps:
         for week in range(days // 7 + 1):
             when = start - timedelta(days=7 * week, hours=rng.randint(1, 20))
-            base = money(Decimal(rng.randint(1000, 8000)) / 100 * Decimal(FX.get(
-                mp["currency"], "1")), mp["currency"])
-            tax = money(base * Decimal(mp["taxRate"]), mp["currency"]) if mp[
-                "taxIncluded"] else money(0, mp["currency"])
-            advertising.append({"marketplace": mp["code"], "time": format_time(when),
-                                "amount": str(base), "tax": str(tax)})
+            base = money(
+                Decimal(rng.randint(1000, 8000)) / 100 * Decimal(FX.get(mp["currency"], "1")),
+                mp["currency"],
+            )
+            tax = (
+                money(base * Decimal(mp["taxRate"]), mp["currency"])
+                if mp["taxIncluded"]
+                else money(0, mp["currency"])
+            )
+            advertising.append(
+                {
+                    "marketplace": mp["code"],
+                    "time": format_time(when),
+                    "amount": str(base),
+                    "tax": str(tax),
+                }
+            )
     return {"advertising": advertising}
 
 
@@ -261,8 +364,12 @@ def _person(rng, country, mp, business):
     email = f"{rng.randint(10**9, 10**10 - 1):x}@marketplace.{mp['domain'][4:]}"
     buyer = {"name": name, "email": email}
     recipient = {
-        "name": name, "addressLine1": street.format(n=rng.randint(1, 250)), "city": city,
-        "stateOrRegion": state, "postalCode": postal, "countryCode": country,
+        "name": name,
+        "addressLine1": street.format(n=rng.randint(1, 250)),
+        "city": city,
+        "stateOrRegion": state,
+        "postalCode": postal,
+        "countryCode": country,
         "phone": f"+{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
         "addressType": "RESIDENTIAL",
     }

@@ -20,6 +20,7 @@ def _drop_none(values):
 
 # --- v2026-01-01 -------------------------------------------------------------
 
+
 def order_v2026(view, included):
     record = view.record
     currency = record["currency"]
@@ -29,36 +30,45 @@ def order_v2026(view, included):
         "createdTime": format_time(record["createdTime"]),
         "lastUpdatedTime": format_time(view.last_updated),
         "programs": list(record["programs"]),
-        "salesChannel": {"channelName": "AMAZON", "marketplaceId": mp["id"],
-                         "marketplaceName": mp["name"]},
+        "salesChannel": {
+            "channelName": "AMAZON",
+            "marketplaceId": mp["id"],
+            "marketplaceName": mp["name"],
+        },
     }
     if record.get("sellerOrderId"):
-        order["orderAliases"] = [{"aliasId": record["sellerOrderId"],
-                                  "aliasType": "SELLER_ORDER_ID"}]
+        order["orderAliases"] = [
+            {"aliasId": record["sellerOrderId"], "aliasType": "SELLER_ORDER_ID"}
+        ]
     buyer = record.get("buyer") or {}
     if "BUYER" in included:
-        order["buyer"] = _drop_none({
-            "buyerName": buyer.get("name"), "buyerEmail": buyer.get("email"),
-            "buyerCompanyName": buyer.get("companyName"),
-            "buyerPurchaseOrderNumber": buyer.get("purchaseOrderNumber"),
-        })
+        order["buyer"] = _drop_none(
+            {
+                "buyerName": buyer.get("name"),
+                "buyerEmail": buyer.get("email"),
+                "buyerCompanyName": buyer.get("companyName"),
+                "buyerPurchaseOrderNumber": buyer.get("purchaseOrderNumber"),
+            }
+        )
     if "RECIPIENT" in included and record.get("recipient"):
         order["recipient"] = {"deliveryAddress": _drop_none(dict(record["recipient"]))}
     items = [_item_v2026(view, item, included, currency) for item in record["items"]]
     if "PROCEEDS" in included:
         order["proceeds"] = _order_proceeds(record["items"], currency, record["taxIncluded"])
     if "TAX" in included and record["taxRegistrations"]:
-        order["tax"] = {"taxRegistrations": [_drop_none(dict(r))
-                                             for r in record["taxRegistrations"]]}
+        order["tax"] = {
+            "taxRegistrations": [_drop_none(dict(r)) for r in record["taxRegistrations"]]
+        }
     if "FULFILLMENT" in included:
         created = record["createdTime"]
         order["fulfillment"] = {
             "fulfillmentStatus": view.status,
             "fulfilledBy": record["fulfilledBy"],
             "fulfillmentServiceLevel": record["fulfillmentServiceLevel"],
-            "shipByWindow": {"earliestDateTime": format_time(created),
-                             "latestDateTime": format_time(created.replace(hour=23, minute=59,
-                                                                           second=59))},
+            "shipByWindow": {
+                "earliestDateTime": format_time(created),
+                "latestDateTime": format_time(created.replace(hour=23, minute=59, second=59)),
+            },
         }
     order["orderItems"] = items
     if "PACKAGES" in included and record["fulfilledBy"] == "MERCHANT":
@@ -77,30 +87,43 @@ def _item_v2026(view, item, included, currency):
     if item["serialNumbers"] and view.shipped[item["orderItemId"]]:
         product["serialNumbers"] = list(item["serialNumbers"])
     product = _drop_none(product)
-    result = {"orderItemId": item["orderItemId"], "quantityOrdered": item["quantity"],
-              "product": product}
+    result = {
+        "orderItemId": item["orderItemId"],
+        "quantityOrdered": item["quantity"],
+        "product": product,
+    }
     if "PROCEEDS" in included:
-        result["proceeds"] = {"proceedsTotal": _money(item["proceedsTotal"], currency),
-                              "breakdowns": _item_breakdowns(item, currency,
-                                                             view.record["taxIncluded"])}
+        result["proceeds"] = {
+            "proceedsTotal": _money(item["proceedsTotal"], currency),
+            "breakdowns": _item_breakdowns(item, currency, view.record["taxIncluded"]),
+        }
     if "PROMOTION" in included and item["promotionIds"]:
         result["promotion"] = {"breakdowns": [{"promotionId": p} for p in item["promotionIds"]]}
     if "CANCELLATION" in included and view.cancelled[item["orderItemId"]]:
-        result["cancellation"] = {"cancellationExecution": {
-            "cancelledBy": "SELLER" if view.record["fulfilledBy"] == "MERCHANT" else "AMAZON",
-            "cancelReason": "NO_INVENTORY"}}
+        result["cancellation"] = {
+            "cancellationExecution": {
+                "cancelledBy": "SELLER" if view.record["fulfilledBy"] == "MERCHANT" else "AMAZON",
+                "cancelReason": "NO_INVENTORY",
+            }
+        }
     if "FULFILLMENT" in included:
         fulfillment = {
             "quantityFulfilled": view.shipped[item["orderItemId"]],
             "quantityUnfulfilled": view.unshipped(item["orderItemId"]),
         }
         if item["giftMessage"] or item["giftWrapLevel"]:
-            fulfillment["packing"] = {"giftOption": _drop_none({
-                "giftMessage": item["giftMessage"], "giftWrapLevel": item["giftWrapLevel"]})}
+            fulfillment["packing"] = {
+                "giftOption": _drop_none(
+                    {"giftMessage": item["giftMessage"], "giftWrapLevel": item["giftWrapLevel"]}
+                )
+            }
         result["fulfillment"] = fulfillment
     if "TAX" in included:
-        result["tax"] = {"taxCollections": [{"model": "MARKETPLACE_FACILITATOR",
-                                             "responsibleParty": "AMAZON_SERVICES"}]}
+        result["tax"] = {
+            "taxCollections": [
+                {"model": "MARKETPLACE_FACILITATOR", "responsibleParty": "AMAZON_SERVICES"}
+            ]
+        }
     return result
 
 
@@ -113,14 +136,21 @@ def _item_breakdowns(item, currency, tax_included):
     if item["promotionDiscount"] or item["shippingDiscount"]:
         detailed = []
         if item["promotionDiscount"]:
-            detailed.append({"subtype": "ITEM",
-                             "value": _money(-item["promotionDiscount"], currency)})
+            detailed.append(
+                {"subtype": "ITEM", "value": _money(-item["promotionDiscount"], currency)}
+            )
         if item["shippingDiscount"]:
-            detailed.append({"subtype": "SHIPPING",
-                             "value": _money(-item["shippingDiscount"], currency)})
+            detailed.append(
+                {"subtype": "SHIPPING", "value": _money(-item["shippingDiscount"], currency)}
+            )
         total = -(item["promotionDiscount"] + item["shippingDiscount"])
-        rows.append({"type": "DISCOUNT", "subtotal": _money(total, currency),
-                     "detailedBreakdowns": detailed})
+        rows.append(
+            {
+                "type": "DISCOUNT",
+                "subtotal": _money(total, currency),
+                "detailedBreakdowns": detailed,
+            }
+        )
     detailed = [{"subtype": "ITEM", "value": _money(item["itemTax"], currency)}]
     if item["shipping"]:
         detailed.append({"subtype": "SHIPPING", "value": _money(item["shippingTax"], currency)})
@@ -129,8 +159,13 @@ def _item_breakdowns(item, currency, tax_included):
     discount_tax = item["promotionDiscountTax"] + item["shippingDiscountTax"]
     if discount_tax:
         detailed.append({"subtype": "DISCOUNT", "value": _money(-discount_tax, currency)})
-    rows.append({"type": "TAX", "subtotal": _money(item["taxTotal"], currency),
-                 "detailedBreakdowns": detailed})
+    rows.append(
+        {
+            "type": "TAX",
+            "subtotal": _money(item["taxTotal"], currency),
+            "detailedBreakdowns": detailed,
+        }
+    )
     return rows
 
 
@@ -139,31 +174,38 @@ def _order_proceeds(items, currency, tax_included):
     for item in items:
         for row in _item_breakdowns(item, currency, tax_included):
             sums[row["type"]] = sums.get(row["type"], Decimal(0)) + Decimal(
-                row["subtotal"]["amount"])
+                row["subtotal"]["amount"]
+            )
     grand = money(sum(item["proceedsTotal"] for item in items), currency)
     return {
         "grandTotal": _money(grand, currency),
-        "breakdowns": [{"type": kind, "subtotal": _money(amount, currency)}
-                       for kind, amount in sums.items()],
+        "breakdowns": [
+            {"type": kind, "subtotal": _money(amount, currency)} for kind, amount in sums.items()
+        ],
     }
 
 
 def _package_v2026(package):
     detail = package["detail"]
-    return _drop_none({
-        "packageReferenceId": str(detail["packageReferenceId"]),
-        "createdTime": format_time(package["time"]),
-        "packageStatus": {"status": "SHIPPED"},
-        "carrier": detail.get("carrierName") or detail.get("carrierCode"),
-        "shipTime": detail.get("shipDate"),
-        "shippingService": detail.get("shippingMethod"),
-        "trackingNumber": detail.get("trackingNumber"),
-        "packageItems": [{"orderItemId": i["orderItemId"], "quantity": i["quantity"]}
-                         for i in detail.get("orderItems", [])],
-    })
+    return _drop_none(
+        {
+            "packageReferenceId": str(detail["packageReferenceId"]),
+            "createdTime": format_time(package["time"]),
+            "packageStatus": {"status": "SHIPPED"},
+            "carrier": detail.get("carrierName") or detail.get("carrierCode"),
+            "shipTime": detail.get("shipDate"),
+            "shippingService": detail.get("shippingMethod"),
+            "trackingNumber": detail.get("trackingNumber"),
+            "packageItems": [
+                {"orderItemId": i["orderItemId"], "quantity": i["quantity"]}
+                for i in detail.get("orderItems", [])
+            ],
+        }
+    )
 
 
 # --- v0 ------------------------------------------------------------------------
+
 
 def order_v0(view, elements=()):
     """``elements``: RDT data elements granted (buyerInfo, shippingAddress, ...)."""
@@ -188,8 +230,7 @@ def order_v0(view, elements=()):
         "PaymentMethod": "Other",
         "PaymentMethodDetails": ["Standard"],
         "MarketplaceId": mp["id"],
-        "ShipmentServiceLevelCategory": record["fulfillmentServiceLevel"].title()
-        .replace("_", ""),
+        "ShipmentServiceLevelCategory": record["fulfillmentServiceLevel"].title().replace("_", ""),
         "OrderType": "StandardOrder",
         "EarliestShipDate": format_time(created),
         "LatestShipDate": format_time(created.replace(hour=23, minute=59, second=59)),
@@ -214,31 +255,42 @@ def order_v0(view, elements=()):
 
 def address_v0(recipient):
     kind = recipient.get("addressType")
-    return _drop_none({
-        "Name": recipient.get("name"), "CompanyName": recipient.get("companyName"),
-        "AddressLine1": recipient.get("addressLine1"),
-        "AddressLine2": recipient.get("addressLine2"),
-        "AddressLine3": recipient.get("addressLine3"), "City": recipient.get("city"),
-        "County": recipient.get("districtOrCounty"),
-        "StateOrRegion": recipient.get("stateOrRegion"),
-        "PostalCode": recipient.get("postalCode"), "CountryCode": recipient.get("countryCode"),
-        "Phone": recipient.get("phone"),
-        "AddressType": {"RESIDENTIAL": "Residential", "COMMERCIAL": "Commercial"}.get(kind),
-    })
+    return _drop_none(
+        {
+            "Name": recipient.get("name"),
+            "CompanyName": recipient.get("companyName"),
+            "AddressLine1": recipient.get("addressLine1"),
+            "AddressLine2": recipient.get("addressLine2"),
+            "AddressLine3": recipient.get("addressLine3"),
+            "City": recipient.get("city"),
+            "County": recipient.get("districtOrCounty"),
+            "StateOrRegion": recipient.get("stateOrRegion"),
+            "PostalCode": recipient.get("postalCode"),
+            "CountryCode": recipient.get("countryCode"),
+            "Phone": recipient.get("phone"),
+            "AddressType": {"RESIDENTIAL": "Residential", "COMMERCIAL": "Commercial"}.get(kind),
+        }
+    )
 
 
 def buyer_info_v0(record):
     buyer = record.get("buyer") or {}
-    info = {"BuyerEmail": buyer.get("email"), "BuyerName": buyer.get("name"),
-            "PurchaseOrderNumber": buyer.get("purchaseOrderNumber")}
+    info = {
+        "BuyerEmail": buyer.get("email"),
+        "BuyerName": buyer.get("name"),
+        "PurchaseOrderNumber": buyer.get("purchaseOrderNumber"),
+    }
     vat = [r for r in record["taxRegistrations"] if r.get("entityType") == "BUYER"]
     if buyer.get("companyName") or vat:
-        info["BuyerTaxInfo"] = _drop_none({
-            "CompanyLegalName": buyer.get("companyName"),
-            "TaxingRegion": record["marketplace"]["countryCode"],
-            "TaxClassifications": [{"Name": "VATNumber", "Value": r["taxRegistrationNumber"]}
-                                   for r in vat],
-        })
+        info["BuyerTaxInfo"] = _drop_none(
+            {
+                "CompanyLegalName": buyer.get("companyName"),
+                "TaxingRegion": record["marketplace"]["countryCode"],
+                "TaxClassifications": [
+                    {"Name": "VATNumber", "Value": r["taxRegistrationNumber"]} for r in vat
+                ],
+            }
+        )
     return _drop_none(info)
 
 
@@ -262,7 +314,8 @@ def item_v0(view, item, currency, buyer_info=False):
         "IsGift": "true" if (item["giftMessage"] or item["giftWrapLevel"]) else "false",
         "ConditionId": data.V0_CONDITION.get(item["condition"].get("conditionType"), "New"),
         "ConditionSubtypeId": data.V0_SUBCONDITION.get(
-            item["condition"].get("conditionSubtype"), "New"),
+            item["condition"].get("conditionSubtype"), "New"
+        ),
         "IsTransparency": False,
         "SerialNumberRequired": bool(item["serialNumbers"]),
     }

@@ -51,8 +51,9 @@ def tax_of(amount, rate, included, currency):
 class Scenario:
     """A seller with marketplaces and orders. Plain JSON data (see README.md)."""
 
-    def __init__(self, seller=None, marketplaces=None, orders=None, start=None, listings=None,
-                 finances=None):
+    def __init__(
+        self, seller=None, marketplaces=None, orders=None, start=None, listings=None, finances=None
+    ):
         self.seller = dict(seller or {})
         self.seller.setdefault("sellerId", "A2SANDBOX0SELLER")
         self.seller.setdefault("storeName", "Sandbox Store")
@@ -100,10 +101,20 @@ class Scenario:
             json.dump(self.to_dict(), handle, ensure_ascii=False, indent=1)
 
     @classmethod
-    def generate(cls, orders=100, seed=1, marketplaces=("US", "CA", "UK", "DE", "FR", "ES", "IT",
-                                                         "JP"),
-                 start=None, days=7, fba_ratio=0.4, b2b_ratio=0.15, gift_ratio=0.08,
-                 promotion_ratio=0.15, cancel_ratio=0.05, future_ratio=0.05):
+    def generate(
+        cls,
+        orders=100,
+        seed=1,
+        marketplaces=("US", "CA", "UK", "DE", "FR", "ES", "IT", "JP"),
+        start=None,
+        days=7,
+        fba_ratio=0.4,
+        b2b_ratio=0.15,
+        gift_ratio=0.08,
+        promotion_ratio=0.15,
+        cancel_ratio=0.05,
+        future_ratio=0.05,
+    ):
         """Realistic seeded orders; deterministic for (orders, seed, start, options).
 
         ``start`` (default: the current UTC hour) is the virtual time at which a server built
@@ -116,10 +127,18 @@ class Scenario:
             start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         start = parse_time(start)
         payload = generate(
-            count=orders, seed=seed, marketplaces=marketplaces, start=start, days=days,
-            fba_ratio=fba_ratio, b2b_ratio=b2b_ratio, gift_ratio=gift_ratio,
-            promotion_ratio=promotion_ratio, cancel_ratio=cancel_ratio,
-            future_ratio=future_ratio, rng=random.Random(seed),
+            count=orders,
+            seed=seed,
+            marketplaces=marketplaces,
+            start=start,
+            days=days,
+            fba_ratio=fba_ratio,
+            b2b_ratio=b2b_ratio,
+            gift_ratio=gift_ratio,
+            promotion_ratio=promotion_ratio,
+            cancel_ratio=cancel_ratio,
+            future_ratio=future_ratio,
+            rng=random.Random(seed),
         )
         payload["start"] = start
         return cls.from_dict(payload)
@@ -197,11 +216,14 @@ def normalize_order(raw, marketplaces_by_id, now):
     buyer = raw.get("buyer")
     tax_registrations = list(raw.get("taxRegistrations") or [])
     if buyer and buyer.get("vatNumber") and not tax_registrations:
-        tax_registrations.append({
-            "entityType": "BUYER", "taxRegistrationType": "VAT",
-            "taxRegistrationNumber": buyer["vatNumber"],
-            "legalName": buyer.get("companyName") or buyer.get("name"),
-        })
+        tax_registrations.append(
+            {
+                "entityType": "BUYER",
+                "taxRegistrationType": "VAT",
+                "taxRegistrationNumber": buyer["vatNumber"],
+                "legalName": buyer.get("companyName") or buyer.get("name"),
+            }
+        )
     return {
         "orderId": raw["orderId"],
         "marketplace": mp,
@@ -253,19 +275,34 @@ def _normalize_item(item, index, order, currency, rate, included):
         "giftMessage": item.get("giftMessage"),
         "giftWrapLevel": item.get("giftWrapLevel"),
         "promotionIds": list(item.get("promotionIds") or []),
-        "condition": dict(item.get("condition") or {"conditionType": "NEW",
-                                                      "conditionSubtype": "NEW"}),
+        "condition": dict(
+            item.get("condition") or {"conditionType": "NEW", "conditionSubtype": "NEW"}
+        ),
         "serialNumbers": list(item.get("serialNumbers") or []),
         "taxRate": item_rate,
     }
-    for key, base in (("itemTax", "itemTotal"), ("shippingTax", "shipping"),
-                      ("giftWrapTax", "giftWrap"), ("promotionDiscountTax", "promotionDiscount"),
-                      ("shippingDiscountTax", "shippingDiscount")):
+    for key, base in (
+        ("itemTax", "itemTotal"),
+        ("shippingTax", "shipping"),
+        ("giftWrapTax", "giftWrap"),
+        ("promotionDiscountTax", "promotionDiscount"),
+        ("shippingDiscountTax", "shippingDiscount"),
+    ):
         record[key] = tax_of(record[base], item_rate, included, currency)
-    record["taxTotal"] = (record["itemTax"] + record["shippingTax"] + record["giftWrapTax"]
-                          - record["promotionDiscountTax"] - record["shippingDiscountTax"])
-    total = (record["itemTotal"] + record["shipping"] + record["giftWrap"]
-             - record["promotionDiscount"] - record["shippingDiscount"])
+    record["taxTotal"] = (
+        record["itemTax"]
+        + record["shippingTax"]
+        + record["giftWrapTax"]
+        - record["promotionDiscountTax"]
+        - record["shippingDiscountTax"]
+    )
+    total = (
+        record["itemTotal"]
+        + record["shipping"]
+        + record["giftWrap"]
+        - record["promotionDiscount"]
+        - record["shippingDiscount"]
+    )
     if not included:
         total += record["taxTotal"]
     record["proceedsTotal"] = total

@@ -119,15 +119,20 @@ class SellerState:
             self.listings = {}
             for entry in self.scenario.listings:
                 self.listings[entry["sku"]] = {
-                    "quantity": int(entry.get("quantity", 0)), "asin": entry.get("asin"),
-                    "title": entry.get("title"), "marketplaceIds": entry.get("marketplaceIds"),
+                    "quantity": int(entry.get("quantity", 0)),
+                    "asin": entry.get("asin"),
+                    "title": entry.get("title"),
+                    "marketplaceIds": entry.get("marketplaceIds"),
                 }
             for record in self._records.values():
                 for item in record["items"]:
                     if item["sku"] and item["sku"] not in self.listings:
                         self.listings[item["sku"]] = {
-                            "quantity": 0, "asin": item["asin"], "title": item["title"],
-                            "marketplaceIds": [record["marketplace"]["id"]]}
+                            "quantity": 0,
+                            "asin": item["asin"],
+                            "title": item["title"],
+                            "marketplaceIds": [record["marketplace"]["id"]],
+                        }
             self._calls = Counter()
             self._responses = Counter()
             self._throttled = 0
@@ -170,8 +175,12 @@ class SellerState:
     @property
     def stats(self):
         with self.lock:
-            return {"calls": dict(self._calls), "responses": dict(self._responses),
-                    "throttled": self._throttled, "total": sum(self._calls.values())}
+            return {
+                "calls": dict(self._calls),
+                "responses": dict(self._responses),
+                "throttled": self._throttled,
+                "total": sum(self._calls.values()),
+            }
 
     # --- orders -----------------------------------------------------------
     @property
@@ -204,9 +213,11 @@ class SellerState:
             raw = copy.deepcopy(order)
             if not raw.get("orderId"):
                 while True:
-                    candidate = (f"{self._rng.randint(100, 999)}-"
-                                 f"{self._rng.randint(0, 9999999):07d}-"
-                                 f"{self._rng.randint(0, 9999999):07d}")
+                    candidate = (
+                        f"{self._rng.randint(100, 999)}-"
+                        f"{self._rng.randint(0, 9999999):07d}-"
+                        f"{self._rng.randint(0, 9999999):07d}"
+                    )
                     if candidate not in self._records:
                         break
                 raw["orderId"] = candidate
@@ -219,8 +230,11 @@ class SellerState:
             for item in record["items"]:
                 if item["sku"] and item["sku"] not in self.listings:
                     self.listings[item["sku"]] = {
-                        "quantity": 0, "asin": item["asin"], "title": item["title"],
-                        "marketplaceIds": [record["marketplace"]["id"]]}
+                        "quantity": 0,
+                        "asin": item["asin"],
+                        "title": item["title"],
+                        "marketplaceIds": [record["marketplace"]["id"]],
+                    }
             return record["orderId"]
 
     def add_raw_order(self, body, when=None):
@@ -234,8 +248,11 @@ class SellerState:
             when = parse_time(when) if isinstance(when, str) else when
             when = (when or self.now()).replace(microsecond=0)
             order_id = body.get("orderId") if isinstance(body, dict) else None
-            key = order_id if isinstance(order_id, str) and order_id else (
-                f"raw-{len(self.raw_orders) + 1}")
+            key = (
+                order_id
+                if isinstance(order_id, str) and order_id
+                else (f"raw-{len(self.raw_orders) + 1}")
+            )
             while key in self.raw_orders:
                 key += "+"
             self.raw_orders[key] = {"time": when, "body": copy.deepcopy(body)}
@@ -307,13 +324,16 @@ class SellerState:
 
     def shipments(self, order_id=None):
         with self.lock:
-            return [copy.deepcopy(s) for s in self._shipments
-                    if order_id is None or s["orderId"] == order_id]
+            return [
+                copy.deepcopy(s)
+                for s in self._shipments
+                if order_id is None or s["orderId"] == order_id
+            ]
 
     # --- feeds ------------------------------------------------------------
     def new_id(self, digits=11):
         with self.lock:
-            return str(self._rng.randint(10 ** (digits - 1), 10 ** digits - 1))
+            return str(self._rng.randint(10 ** (digits - 1), 10**digits - 1))
 
     def feed_status(self, feed, now=None):
         """IN_QUEUE -> IN_PROGRESS -> DONE by virtual time (durations divided by speed)."""
@@ -339,9 +359,12 @@ class SellerState:
             for refund in record["raw"].get("refunds") or []:
                 item_ids = refund.get("itemIds") or [i["orderItemId"] for i in record["items"]]
                 self.refunds.setdefault(record["orderId"], []).append(
-                    (parse_time(refund["time"]), list(item_ids)))
-        self.ads = [finances.normalize_ad(ad, self.marketplaces, start)
-                    for ad in settings.get("advertising") or []]
+                    (parse_time(refund["time"]), list(item_ids))
+                )
+        self.ads = [
+            finances.normalize_ad(ad, self.marketplaces, start)
+            for ad in settings.get("advertising") or []
+        ]
 
     def refund(self, order_id, item_ids=None):
         """Refund whole items (default: all) of a shipped order now."""

@@ -33,8 +33,9 @@ def sandbox_contract_check():
     if not exchanges or not contract.models_available():
         return
     failures = contract.validate_exchanges(exchanges)
-    assert not failures, (f"{len(failures)} sandbox response(s) break Amazon's contract:\n"
-                          + "\n".join(failures[:20]))
+    assert not failures, (
+        f"{len(failures)} sandbox response(s) break Amazon's contract:\n" + "\n".join(failures[:20])
+    )
 
 
 @pytest.fixture
@@ -42,9 +43,14 @@ def sandbox_http(sandbox):
     """Plain httpx client on ``sandbox`` holding a fresh LWA access token."""
     import httpx
 
-    form = {"grant_type": "refresh_token", "refresh_token": "Atzr|test", "client_id": "cid",
-            "client_secret": "secret"}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": "Atzr|test",
+        "client_id": "cid",
+        "client_secret": "secret",
+    }
     token = httpx.post(sandbox.lwa_url, data=form).json()["access_token"]
-    with httpx.Client(base_url=sandbox.url, headers={"x-amz-access-token": token},
-                      timeout=10.0) as client:
+    with httpx.Client(
+        base_url=sandbox.url, headers={"x-amz-access-token": token}, timeout=10.0
+    ) as client:
         yield client

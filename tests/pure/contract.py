@@ -48,10 +48,10 @@ def _validator(model, operation_id, status):
                 raise LookupError(f"{model}.{operation_id} documents no {status} response")
             if "schema" not in responses[code]:
                 return None
-            ref = {"$ref": uri + "#" + _pointer("paths", path, method, "responses", code,
-                                                "schema")}
-            return Draft4Validator(ref, registry=registry,
-                                   format_checker=Draft4Validator.FORMAT_CHECKER)
+            ref = {"$ref": uri + "#" + _pointer("paths", path, method, "responses", code, "schema")}
+            return Draft4Validator(
+                ref, registry=registry, format_checker=Draft4Validator.FORMAT_CHECKER
+            )
     raise LookupError(f"no operation {operation_id} in {model}")
 
 
@@ -70,8 +70,10 @@ def validate_response(model, operation_id, status, body):
             return [f"body is not JSON: {exc}"]
     if validator is None:
         return [] if body in (None, "", b"") else ["body present where none is documented"]
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-            for e in validator.iter_errors(body)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+        for e in validator.iter_errors(body)
+    ]
 
 
 def assert_valid_response(model, operation_id, status, body):
@@ -89,9 +91,12 @@ def validate_exchanges(exchanges):
         if key in seen:
             continue
         seen.add(key)
-        problems = validate_response(exchange.model, exchange.operation_id, exchange.status,
-                                     exchange.body)
+        problems = validate_response(
+            exchange.model, exchange.operation_id, exchange.status, exchange.body
+        )
         if problems:
-            failures.append(f"{exchange.model}.{exchange.operation_id} {exchange.status}: "
-                            + "; ".join(problems[:5]))
+            failures.append(
+                f"{exchange.model}.{exchange.operation_id} {exchange.status}: "
+                + "; ".join(problems[:5])
+            )
     return failures

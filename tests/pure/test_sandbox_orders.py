@@ -18,8 +18,9 @@ def search_all(http, **params):
     while True:
         query = {"paginationToken": token} if token else dict(params)
         if token:
-            query.update({k: v for k, v in params.items()
-                          if k in ("maxResultsPerPage", "includedData")})
+            query.update(
+                {k: v for k, v in params.items() if k in ("maxResultsPerPage", "includedData")}
+            )
         response = http.get(SEARCH, params=query)
         assert response.status_code == 200, response.text
         pages.append(response.json())
@@ -41,14 +42,20 @@ def test_pagination_is_stable_and_pinned(sandbox, sandbox_http):
     assert {p["lastUpdatedBefore"] for p in pages} == {pages[0]["lastUpdatedBefore"]}
     assert "pagination" not in pages[-1]
     # the same window in pages of 100 gives the same orders
-    big = search_all(sandbox_http, lastUpdatedAfter=EPOCH,
-                     lastUpdatedBefore=pages[0]["lastUpdatedBefore"])
+    big = search_all(
+        sandbox_http, lastUpdatedAfter=EPOCH, lastUpdatedBefore=pages[0]["lastUpdatedBefore"]
+    )
     assert [o["orderId"] for p in big for o in p["orders"]] == [o["orderId"] for o in orders]
     # a token pins the window: changes after its end do not leak into later pages
-    first = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH,
-                                             "maxResultsPerPage": 40}).json()
-    sandbox.state.add_order({"marketplaceId": "ATVPDKIKX0DER", "items": [
-        {"sku": "NEW-1", "unitPrice": "5.00", "quantity": 1}]})
+    first = sandbox_http.get(
+        SEARCH, params={"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 40}
+    ).json()
+    sandbox.state.add_order(
+        {
+            "marketplaceId": "ATVPDKIKX0DER",
+            "items": [{"sku": "NEW-1", "unitPrice": "5.00", "quantity": 1}],
+        }
+    )
     seen = {o["orderId"] for o in first["orders"]}
     token = first["pagination"]["nextToken"]
     while token:
@@ -62,28 +69,36 @@ def test_pagination_is_stable_and_pinned(sandbox, sandbox_http):
 def test_window_rules(sandbox, sandbox_http):
     now = sandbox.state.now()
     too_late = format_time(now - timedelta(seconds=60))
-    response = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH,
-                                                "lastUpdatedBefore": too_late})
+    response = sandbox_http.get(
+        SEARCH, params={"lastUpdatedAfter": EPOCH, "lastUpdatedBefore": too_late}
+    )
     assert response.status_code == 400 and error_code(response) == "InvalidInput"
     fine = format_time(now - timedelta(minutes=3))
-    response = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH,
-                                                "lastUpdatedBefore": fine})
+    response = sandbox_http.get(
+        SEARCH, params={"lastUpdatedAfter": EPOCH, "lastUpdatedBefore": fine}
+    )
     assert response.status_code == 200 and response.json()["lastUpdatedBefore"] == fine
     body = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH}).json()
     end = body["lastUpdatedBefore"]
-    assert format_time(now - timedelta(minutes=2, seconds=5)) <= end <= format_time(
-        sandbox.state.now() - timedelta(minutes=2))
+    assert (
+        format_time(now - timedelta(minutes=2, seconds=5))
+        <= end
+        <= format_time(sandbox.state.now() - timedelta(minutes=2))
+    )
     assert all(o["lastUpdatedTime"] <= end for o in body["orders"])
     created = sandbox_http.get(SEARCH, params={"createdAfter": EPOCH}).json()
     assert "createdBefore" in created and "lastUpdatedBefore" not in created
-    for params in ({}, {"createdAfter": EPOCH, "lastUpdatedAfter": EPOCH},
-                   {"createdAfter": EPOCH, "lastUpdatedBefore": fine},
-                   {"lastUpdatedAfter": "yesterday"},
-                   {"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 0},
-                   {"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 101},
-                   {"lastUpdatedAfter": EPOCH, "includedData": "NOPE"},
-                   {"lastUpdatedAfter": EPOCH, "marketplaceIds": "A1NOTASELLERMP"},
-                   {"paginationToken": "forged-token"}):
+    for params in (
+        {},
+        {"createdAfter": EPOCH, "lastUpdatedAfter": EPOCH},
+        {"createdAfter": EPOCH, "lastUpdatedBefore": fine},
+        {"lastUpdatedAfter": "yesterday"},
+        {"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 0},
+        {"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 101},
+        {"lastUpdatedAfter": EPOCH, "includedData": "NOPE"},
+        {"lastUpdatedAfter": EPOCH, "marketplaceIds": "A1NOTASELLERMP"},
+        {"paginationToken": "forged-token"},
+    ):
         response = sandbox_http.get(SEARCH, params=params)
         assert response.status_code == 400, params
         assert error_code(response) == "InvalidInput"
@@ -93,29 +108,43 @@ def test_included_data_and_filters(sandbox_http):
     bare = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH}).json()["orders"]
     for order in bare:
         assert not {"buyer", "recipient", "proceeds", "fulfillment", "tax"} & set(order)
-        assert all(set(i) == {"orderItemId", "quantityOrdered", "product"}
-                   for i in order["orderItems"])
-    buyer_only = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH,
-                                                  "includedData": "BUYER"}).json()["orders"]
-    assert all("buyer" in o and "recipient" not in o and "proceeds" not in o
-               for o in buyer_only)
-    full = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH,
-                                            "includedData": ALL_DATA}).json()["orders"]
+        assert all(
+            set(i) == {"orderItemId", "quantityOrdered", "product"} for i in order["orderItems"]
+        )
+    buyer_only = sandbox_http.get(
+        SEARCH, params={"lastUpdatedAfter": EPOCH, "includedData": "BUYER"}
+    ).json()["orders"]
+    assert all("buyer" in o and "recipient" not in o and "proceeds" not in o for o in buyer_only)
+    full = sandbox_http.get(
+        SEARCH, params={"lastUpdatedAfter": EPOCH, "includedData": ALL_DATA}
+    ).json()["orders"]
     assert all({"buyer", "recipient", "proceeds", "fulfillment"} <= set(o) for o in full)
     assert any("tax" in o for o in full)
     assert any("promotion" in i for o in full for i in o["orderItems"])
-    fba = sandbox_http.get(SEARCH, params=[("lastUpdatedAfter", EPOCH),
-                                           ("fulfilledBy", "AMAZON"),
-                                           ("includedData", "FULFILLMENT")]).json()["orders"]
+    fba = sandbox_http.get(
+        SEARCH,
+        params=[
+            ("lastUpdatedAfter", EPOCH),
+            ("fulfilledBy", "AMAZON"),
+            ("includedData", "FULFILLMENT"),
+        ],
+    ).json()["orders"]
     assert fba and all(o["fulfillment"]["fulfilledBy"] == "AMAZON" for o in fba)
-    unshipped = sandbox_http.get(SEARCH, params={
-        "lastUpdatedAfter": EPOCH, "fulfillmentStatuses": "UNSHIPPED,PARTIALLY_SHIPPED",
-        "includedData": "FULFILLMENT", "marketplaceIds": "A1PA6795UKMFR9,A13V1IB3VIYZZH",
-    }).json()["orders"]
+    unshipped = sandbox_http.get(
+        SEARCH,
+        params={
+            "lastUpdatedAfter": EPOCH,
+            "fulfillmentStatuses": "UNSHIPPED,PARTIALLY_SHIPPED",
+            "includedData": "FULFILLMENT",
+            "marketplaceIds": "A1PA6795UKMFR9,A13V1IB3VIYZZH",
+        },
+    ).json()["orders"]
     assert unshipped
     assert all(o["fulfillment"]["fulfillmentStatus"] == "UNSHIPPED" for o in unshipped)
     assert {o["salesChannel"]["marketplaceId"] for o in unshipped} <= {
-        "A1PA6795UKMFR9", "A13V1IB3VIYZZH"}
+        "A1PA6795UKMFR9",
+        "A13V1IB3VIYZZH",
+    }
 
 
 def test_get_order(sandbox, sandbox_http):
@@ -135,11 +164,19 @@ def _money(m):
 
 
 def test_money_consistency(sandbox, sandbox_http):
-    orders = [o for p in search_all(sandbox_http, lastUpdatedAfter=EPOCH, includedData=ALL_DATA)
-              for o in p["orders"]]
-    rates = {"A1PA6795UKMFR9": Decimal("0.19"), "A13V1IB3VIYZZH": Decimal("0.20"),
-             "A1RKKUPIHCS9HS": Decimal("0.21"), "APJ6JRA9NG5V4": Decimal("0.22"),
-             "A1F83G8C2ARO7P": Decimal("0.20"), "A1VC38T7YXB528": Decimal("0.10")}
+    orders = [
+        o
+        for p in search_all(sandbox_http, lastUpdatedAfter=EPOCH, includedData=ALL_DATA)
+        for o in p["orders"]
+    ]
+    rates = {
+        "A1PA6795UKMFR9": Decimal("0.19"),
+        "A13V1IB3VIYZZH": Decimal("0.20"),
+        "A1RKKUPIHCS9HS": Decimal("0.21"),
+        "APJ6JRA9NG5V4": Decimal("0.22"),
+        "A1F83G8C2ARO7P": Decimal("0.20"),
+        "A1VC38T7YXB528": Decimal("0.10"),
+    }
     checked_discount = checked_gift = 0
     for order in orders:
         marketplace = order["salesChannel"]["marketplaceId"]
@@ -151,11 +188,15 @@ def test_money_consistency(sandbox, sandbox_http):
             rows = {b["type"]: b for b in item["proceeds"]["breakdowns"]}
             unit = _money(item["product"]["price"]["unitPrice"])
             assert _money(rows["ITEM"]["subtotal"]) == unit * item["quantityOrdered"]
-            expected = sum(_money(rows[k]["subtotal"]) for k in
-                           ("ITEM", "SHIPPING", "GIFT_WRAP", "DISCOUNT") if k in rows)
+            expected = sum(
+                _money(rows[k]["subtotal"])
+                for k in ("ITEM", "SHIPPING", "GIFT_WRAP", "DISCOUNT")
+                if k in rows
+            )
             tax = rows["TAX"]
-            assert _money(tax["subtotal"]) == sum(_money(d["value"])
-                                                  for d in tax["detailedBreakdowns"])
+            assert _money(tax["subtotal"]) == sum(
+                _money(d["value"]) for d in tax["detailedBreakdowns"]
+            )
             if on_top:
                 expected += _money(tax["subtotal"])
             else:
@@ -163,12 +204,15 @@ def test_money_consistency(sandbox, sandbox_http):
                 gross = _money(rows["ITEM"]["subtotal"])
                 item_tax = next(d for d in tax["detailedBreakdowns"] if d["subtype"] == "ITEM")
                 assert _money(item_tax["value"]) == (gross * rate / (1 + rate)).quantize(
-                    Decimal(1).scaleb(-places), ROUND_HALF_UP)
+                    Decimal(1).scaleb(-places), ROUND_HALF_UP
+                )
             if "DISCOUNT" in rows:
                 checked_discount += 1
                 assert _money(rows["DISCOUNT"]["subtotal"]) < 0
                 assert {d["subtype"] for d in rows["DISCOUNT"]["detailedBreakdowns"]} <= {
-                    "ITEM", "SHIPPING"}
+                    "ITEM",
+                    "SHIPPING",
+                }
             if "GIFT_WRAP" in rows:
                 checked_gift += 1
                 assert item["fulfillment"]["packing"]["giftOption"]
@@ -176,8 +220,11 @@ def test_money_consistency(sandbox, sandbox_http):
             assert proceeds == expected
             assert -proceeds.as_tuple().exponent == places
             ful = item["fulfillment"]
-            assert 0 <= ful["quantityFulfilled"] + ful["quantityUnfulfilled"] <= \
-                item["quantityOrdered"]
+            assert (
+                0
+                <= ful["quantityFulfilled"] + ful["quantityUnfulfilled"]
+                <= item["quantityOrdered"]
+            )
             total += proceeds
         assert _money(order["proceeds"]["grandTotal"]) == total
     assert checked_discount and checked_gift
@@ -217,9 +264,16 @@ def test_timeline_advance_and_state_changes(sandbox):
     assert hidden and state.view(hidden[0]["orderId"]) is None
     state.advance(7 * 3600)
     assert state.order_status(hidden[0]["orderId"]) is not None
-    order_id = state.add_order({"marketplaceId": "A1PA6795UKMFR9", "fulfilledBy": "MERCHANT",
-                                "items": [{"sku": "A", "unitPrice": "10.00", "quantity": 3},
-                                          {"sku": "B", "unitPrice": "5.00", "quantity": 1}]})
+    order_id = state.add_order(
+        {
+            "marketplaceId": "A1PA6795UKMFR9",
+            "fulfilledBy": "MERCHANT",
+            "items": [
+                {"sku": "A", "unitPrice": "10.00", "quantity": 3},
+                {"sku": "B", "unitPrice": "5.00", "quantity": 1},
+            ],
+        }
+    )
     assert state.order_status(order_id) == "UNSHIPPED"
     record = state.orders[order_id]
     first, second = (i["orderItemId"] for i in record["items"])
@@ -230,8 +284,11 @@ def test_timeline_advance_and_state_changes(sandbox):
     assert view.last_updated > record["createdTime"]
     state.set_status(order_id, "CANCELLED")
     assert state.order_status(order_id) == "CANCELLED"
-    fba = next(o["orderId"] for o in sandbox.scenario.orders if o["fulfilledBy"] == "AMAZON"
-               and state.order_status(o["orderId"]) == "PENDING")
+    fba = next(
+        o["orderId"]
+        for o in sandbox.scenario.orders
+        if o["fulfilledBy"] == "AMAZON" and state.order_status(o["orderId"]) == "PENDING"
+    )
     state.ship_fba(fba)
     assert state.order_status(fba) == "SHIPPED"
     state.reset()
@@ -240,18 +297,39 @@ def test_timeline_advance_and_state_changes(sandbox):
 
 
 def test_scenario_json_round_trip(tmp_path):
-    scenario = Scenario.from_dict({
-        "seller": {"sellerId": "A1TEST", "clientId": "id", "clientSecret": "s",
-                   "refreshToken": "r"},
-        "marketplaces": ["DE", {"id": "A1PA6795UKMFR9X", "name": "Test", "countryCode": "DE",
-                                "currency": "EUR", "domain": "www.example.com"}],
-        "start": "2026-01-10T10:00:00Z",
-        "orders": [{"orderId": "302-1234567-7654321", "marketplace": "DE",
+    scenario = Scenario.from_dict(
+        {
+            "seller": {
+                "sellerId": "A1TEST",
+                "clientId": "id",
+                "clientSecret": "s",
+                "refreshToken": "r",
+            },
+            "marketplaces": [
+                "DE",
+                {
+                    "id": "A1PA6795UKMFR9X",
+                    "name": "Test",
+                    "countryCode": "DE",
+                    "currency": "EUR",
+                    "domain": "www.example.com",
+                },
+            ],
+            "start": "2026-01-10T10:00:00Z",
+            "orders": [
+                {
+                    "orderId": "302-1234567-7654321",
+                    "marketplace": "DE",
                     "createdTime": "2026-01-10T09:00:00Z",
-                    "events": [{"time": "2026-01-10T09:00:00Z", "status": "PENDING"},
-                               {"time": "2026-01-10T09:30:00Z", "status": "UNSHIPPED"}],
-                    "items": [{"sku": "X", "unitPrice": "11.90", "quantity": 2}]}],
-    })
+                    "events": [
+                        {"time": "2026-01-10T09:00:00Z", "status": "PENDING"},
+                        {"time": "2026-01-10T09:30:00Z", "status": "UNSHIPPED"},
+                    ],
+                    "items": [{"sku": "X", "unitPrice": "11.90", "quantity": 2}],
+                }
+            ],
+        }
+    )
     path = tmp_path / "scenario.json"
     scenario.save(path)
     loaded = Scenario.load(path)
