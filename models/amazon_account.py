@@ -220,14 +220,12 @@ class AmazonAccount(models.Model):
     )
     default_product_id = fields.Many2one(
         "product.product",
-        string="Default Product",
         default=lambda self: self._default_amazon_product("product_amazon_sale"),
         help="Product of order lines whose SKU matches no product's internal reference. "
         "Remap the offer to the right product to fix future orders.",
     )
     shipping_product_id = fields.Many2one(
         "product.product",
-        string="Shipping Product",
         default=lambda self: self._default_amazon_product("product_amazon_shipping"),
         help="Product of the shipping lines (and shipping discounts) of Amazon orders.",
     )
@@ -238,7 +236,6 @@ class AmazonAccount(models.Model):
     )
     promotion_product_id = fields.Many2one(
         "product.product",
-        string="Promotion Product",
         default=lambda self: self._default_amazon_product("product_amazon_promotion"),
         help="Product of the discount lines of Amazon promotions.",
     )
@@ -574,7 +571,9 @@ class AmazonAccount(models.Model):
     def _amazon_commit(self):
         """Commit the sync's progress, except inside tests (which run in one transaction)."""
         if not getattr(threading.current_thread(), "testing", False):
-            self.env.cr.commit()
+            # Deliberate, like Odoo's own batch crons: a page synced stays synced when a
+            # later page fails or the process dies (see _sync_orders).
+            self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _amazon_start_run(self, kind, trigger):
         # The lock is ours from here on, but this transaction's snapshot may predate it

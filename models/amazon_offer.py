@@ -8,18 +8,13 @@ class AmazonOffer(models.Model):
     _order = "sku"
     _rec_name = "sku"
 
-    account_id = fields.Many2one(
-        "amazon.account", string="Account", required=True, index=True, ondelete="cascade"
-    )
+    account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
-    marketplace_id = fields.Many2one(
-        "amazon.marketplace", string="Marketplace", required=True, ondelete="restrict"
-    )
+    marketplace_id = fields.Many2one("amazon.marketplace", required=True, ondelete="restrict")
     sku = fields.Char(string="SKU", required=True, help="The seller's SKU of the offer on Amazon.")
     asin = fields.Char(string="ASIN")
     product_id = fields.Many2one(
         "product.product",
-        string="Product",
         required=True,
         ondelete="restrict",
         check_company=True,

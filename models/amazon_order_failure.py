@@ -13,15 +13,13 @@ class AmazonOrderFailure(models.Model):
     _order = "last_attempt desc, id desc"
     _rec_name = "order_ref"
 
-    account_id = fields.Many2one(
-        "amazon.account", string="Account", required=True, index=True, ondelete="cascade"
-    )
+    account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     order_ref = fields.Char(string="Amazon Order Reference", required=True, index=True)
-    error = fields.Text(string="Error", required=True)
-    attempts = fields.Integer(string="Attempts", default=1)
-    first_attempt = fields.Datetime(string="First Attempt", default=fields.Datetime.now)
-    last_attempt = fields.Datetime(string="Last Attempt", default=fields.Datetime.now)
+    error = fields.Text(required=True)
+    attempts = fields.Integer(default=1)
+    first_attempt = fields.Datetime(default=fields.Datetime.now)
+    last_attempt = fields.Datetime(default=fields.Datetime.now)
     state = fields.Selection(
         [("open", "To Retry"), ("resolved", "Resolved"), ("dismissed", "Dismissed")],
         string="Status",
@@ -29,9 +27,7 @@ class AmazonOrderFailure(models.Model):
         required=True,
         index=True,
     )
-    notified = fields.Boolean(
-        string="Notified", help="The salesperson was told about this failure by e-mail."
-    )
+    notified = fields.Boolean(help="The salesperson was told about this failure by e-mail.")
 
     _sql_constraints = [
         (

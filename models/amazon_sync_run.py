@@ -8,22 +8,18 @@ class AmazonSyncRun(models.Model):
     _description = "Amazon Synchronization Run"
     _order = "start desc, id desc"
 
-    account_id = fields.Many2one(
-        "amazon.account", string="Account", required=True, index=True, ondelete="cascade"
-    )
+    account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="account_id.company_id", store=True)
     kind = fields.Selection(
         [("orders", "Orders"), ("pickings", "Pickings"), ("stock", "Stock")],
-        string="Kind",
         required=True,
         default="orders",
     )
     trigger = fields.Selection(
         [("cron", "Scheduled"), ("manual", "Manual"), ("recover", "Recover Order")],
-        string="Trigger",
         default="manual",
     )
-    start = fields.Datetime(string="Start", required=True, default=fields.Datetime.now)
+    start = fields.Datetime(required=True, default=fields.Datetime.now)
     duration = fields.Float(string="Duration (s)", digits=(16, 1))
     state = fields.Selection(
         [("running", "Running"), ("done", "Done"), ("error", "Failed"), ("skipped", "Skipped")],

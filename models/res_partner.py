@@ -5,7 +5,6 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     amazon_buyer_key = fields.Char(
-        string="Amazon Buyer Key",
         copy=False,
         index="btree_not_null",
         help="Technical: a one-way hash identifying an Amazon buyer of one account, so the "

@@ -9,11 +9,9 @@ class SaleOrder(models.Model):
         string="Amazon Reference", readonly=True, copy=False, index="btree_not_null"
     )
     amazon_account_id = fields.Many2one(
-        "amazon.account", string="Amazon Account", readonly=True, copy=False, index="btree_not_null"
+        "amazon.account", readonly=True, copy=False, index="btree_not_null"
     )
-    amazon_marketplace_id = fields.Many2one(
-        "amazon.marketplace", string="Amazon Marketplace", readonly=True, copy=False
-    )
+    amazon_marketplace_id = fields.Many2one("amazon.marketplace", readonly=True, copy=False)
     amazon_channel = fields.Selection(
         [("fba", "Fulfilled by Amazon"), ("fbm", "Fulfilled by Merchant")],
         string="Fulfillment Channel",
@@ -30,13 +28,11 @@ class SaleOrder(models.Model):
             ("CANCELLED", "Cancelled"),
             ("UNFULFILLABLE", "Unfulfillable"),
         ],
-        string="Amazon Status",
         readonly=True,
         copy=False,
     )
-    amazon_last_update = fields.Datetime(string="Amazon Last Update", readonly=True, copy=False)
+    amazon_last_update = fields.Datetime(readonly=True, copy=False)
     amazon_total = fields.Monetary(
-        string="Amazon Total",
         readonly=True,
         copy=False,
         help="The order total as Amazon reports it, in the order's currency.",

@@ -5,7 +5,7 @@ class SaleOrderLine(models.Model):
     _inherit = "sale.order.line"
 
     amazon_item_ref = fields.Char(string="Amazon Item Reference", readonly=True, copy=False)
-    amazon_offer_id = fields.Many2one("amazon.offer", string="Amazon Offer", readonly=True)
+    amazon_offer_id = fields.Many2one("amazon.offer", readonly=True)
 
     def _action_launch_stock_rule(self, previous_product_uom_qty=False):
         # Amazon ships FBA orders from its own warehouses: no delivery picking is
