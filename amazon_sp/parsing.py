@@ -27,6 +27,7 @@ from .errors import OrderParseError
 from .types import Address, Buyer, Order, OrderItem, TaxRegistration
 
 ZERO = Decimal(0)
+DATE_SKEW = timedelta(days=1)  # clock skew tolerated between createdTime and lastUpdatedTime
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
     r"(Z|z|[+-]\d{2}:?\d{2})?$"
@@ -240,6 +241,31 @@ def _split_discount_tax(amounts, discount_tax):
         amounts["shipping_discount_tax"] += discount_tax - part
 
 
+def _check_item_amounts(ctx, path, unit_price, amounts):
+    """Amounts Amazon never sends: a negative price, a discount larger than what it
+    discounts. Such an order would become a sale order with a negative line or total."""
+    if unit_price is not None and unit_price < 0:
+        ctx.fail(f"{path}.price", f"negative unit price {unit_price}")
+    if amounts["item_price"] < 0:
+        ctx.fail(f"{path}.price", f"negative item price {amounts['item_price']}")
+    if amounts["promotion_discount"] > amounts["item_price"]:
+        ctx.fail(
+            f"{path}.promotion",
+            f"promotion discount {amounts['promotion_discount']} exceeds the item price "
+            f"{amounts['item_price']}",
+        )
+
+
+def _check_dates(ctx, purchase_date, last_update, created_key):
+    """An order created after its last update (beyond clock skew) has a wrong date."""
+    if purchase_date and last_update and purchase_date - last_update > DATE_SKEW:
+        ctx.fail(
+            created_key,
+            f"created {purchase_date:%Y-%m-%d %H:%M} UTC, after its last update "
+            f"{last_update:%Y-%m-%d %H:%M} UTC",
+        )
+
+
 def _parse_item_v2026(ctx, raw, index, order_status):
     path = f"orderItems[{index}]"
     if not isinstance(raw, dict):
@@ -315,6 +341,8 @@ def _parse_item_v2026(ctx, raw, index, order_status):
         # PROCEEDS not requested/returned: the line total is the displayed unit price
         # times the quantity (Amazon's own ITEM definition).
         amounts["item_price"] = unit_price * qty
+
+    _check_item_amounts(ctx, path, unit_price, amounts)
 
     fulfillment = ctx.obj(raw, "fulfillment", f"{path}.fulfillment") or {}
     shipped = ctx.integer(fulfillment, "quantityFulfilled", f"{path}.fulfillment.quantityFulfilled")
@@ -400,6 +428,7 @@ def parse_order(raw):
     sales_channel = ctx.obj(raw, "salesChannel", "salesChannel") or {}
     purchase_date = ctx.date(raw, "createdTime", "createdTime")
     last_update = ctx.date(raw, "lastUpdatedTime", "lastUpdatedTime")
+    _check_dates(ctx, purchase_date, last_update, "createdTime")
     items = tuple(
         _parse_item_v2026(ctx, item, index, raw_status) for index, item in enumerate(items_raw)
     )
@@ -538,6 +567,7 @@ def _parse_item_v0(ctx, raw, index, status):
     buyer_info = ctx.obj(raw, "BuyerInfo", f"{path}.BuyerInfo") or {}
     amounts["gift_wrap_price"], _ = _money_v0(ctx, buyer_info, "GiftWrapPrice", f"{path}.BuyerInfo")
     amounts["gift_wrap_tax"], _ = _money_v0(ctx, buyer_info, "GiftWrapTax", f"{path}.BuyerInfo")
+    _check_item_amounts(ctx, path, unit_price, amounts)
     cancelled = qty - shipped if status == const.STATUS_CANCELLED else 0
     return OrderItem(
         item_id=item_id,
@@ -598,6 +628,7 @@ def parse_order_v0(raw):
         ctx.currency = _first_currency(raw, "Amount", "CurrencyCode")
     purchase_date = ctx.date(raw, "PurchaseDate", "PurchaseDate")
     last_update = ctx.date(raw, "LastUpdateDate", "LastUpdateDate")
+    _check_dates(ctx, purchase_date, last_update, "PurchaseDate")
     items = tuple(_parse_item_v0(ctx, item, index, status) for index, item in enumerate(items_raw))
     buyer_info = ctx.obj(raw, "BuyerInfo", "BuyerInfo") or {}
     tax_info = ctx.obj(buyer_info, "BuyerTaxInfo", "BuyerInfo.BuyerTaxInfo") or {}

@@ -264,6 +264,25 @@ def test_missing_optional_data_gives_defaults():
             lambda o: o["orderItems"][0]["fulfillment"].__setitem__("quantityFulfilled", 9),
             "orderItems[0].fulfillment",
         ),
+        (
+            lambda o: o["orderItems"][0]["product"]["price"]["unitPrice"].__setitem__(
+                "amount", "-5.00"
+            ),
+            "orderItems[0].price",
+        ),
+        (
+            lambda o: o["orderItems"][0]["proceeds"]["breakdowns"][0]["subtotal"].__setitem__(
+                "amount", "-59.97"
+            ),
+            "orderItems[0].price",
+        ),
+        (
+            lambda o: o["orderItems"][0]["proceeds"]["breakdowns"][3]["detailedBreakdowns"][0][
+                "value"
+            ].__setitem__("amount", "-60.00"),
+            "orderItems[0].promotion",
+        ),
+        (lambda o: o.__setitem__("createdTime", "2099-01-01T00:00:00Z"), "createdTime"),
     ],
 )
 def test_invalid_orders_raise_with_id_and_field(mutate, field):
@@ -353,6 +372,15 @@ def test_v0_fields():
             "OrderItems[0].ItemTax.CurrencyCode",
         ),
         (lambda o: o.__setitem__("PurchaseDate", "2026-13-45"), "PurchaseDate"),
+        (lambda o: o.__setitem__("PurchaseDate", "2026-02-03T08:00:00Z"), "PurchaseDate"),
+        (
+            lambda o: o["OrderItems"][0]["ItemPrice"].__setitem__("Amount", "-10.00"),
+            "OrderItems[0].price",
+        ),
+        (
+            lambda o: o["OrderItems"][0]["PromotionDiscount"].__setitem__("Amount", "-10.01"),
+            "OrderItems[0].promotion",
+        ),
     ],
 )
 def test_v0_invalid(mutate, field):
@@ -361,6 +389,20 @@ def test_v0_invalid(mutate, field):
     with pytest.raises(OrderParseError) as info:
         parse_order_v0(raw)
     assert info.value.field == field
+
+
+def test_edge_amounts_and_dates_that_still_parse():
+    """A free item, a 100 % promotion and a few hours of clock skew are real orders."""
+    raw = copy.deepcopy(_de_order())
+    raw["createdTime"] = "2026-03-01T20:00:00Z"  # after lastUpdatedTime, within a day
+    discount = raw["orderItems"][0]["proceeds"]["breakdowns"][3]["detailedBreakdowns"][0]
+    discount["value"]["amount"] = "-59.97"
+    item = parse_order(raw).items[0]
+    assert item.promotion_discount == item.item_price == Decimal("59.97")
+    v0 = _v0_order()
+    v0["OrderItems"][0]["ItemPrice"]["Amount"] = "0.00"
+    v0["OrderItems"][0].pop("PromotionDiscount")
+    assert parse_order_v0(v0).items[0].unit_price == 0
 
 
 def test_parse_datetime():
