@@ -29,6 +29,9 @@ CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
 SYNC_LOCK_KEYS = {"orders": 0x414D5A01, "pickings": 0x414D5A02}
 # Longest the order sync keeps an updated sale order locked before committing (users wait).
 SYNC_COMMIT_SECONDS = 1.0
+# Runs in a row that re-read the window for an order Amazon sent without a reference before
+# the window moves on (Amazon sends the same unreadable order again and again).
+UNIDENTIFIED_HOLD_RUNS = 3
 SYNC_LOCK_KEYS["stock"] = 0x414D5A03  # FBM stock push
 
 
@@ -207,6 +210,13 @@ class AmazonAccount(models.Model):
         default=fields.Datetime.now,
         copy=False,
         help="Orders updated on Amazon after this time (UTC) are synchronized next.",
+    )
+    orders_window_holds = fields.Integer(
+        string="Window Held (runs)",
+        copy=False,
+        readonly=True,
+        help="Runs in a row that kept the synchronization window in place because Amazon "
+        "sent an order without a reference.",
     )
 
     # --- Order synchronization: configuration ------------------------------------------------
@@ -642,11 +652,34 @@ class AmazonAccount(models.Model):
             )
         if outcome.counts["unidentified"]:
             # An order without reference cannot be fetched again by itself: keep the window
-            # so that the next run reads it again instead of losing it.
-            window_end = None
+            # so that the next runs read it again instead of losing it, but not forever: the
+            # same unreadable order would hold the account back and every run would re-read
+            # a growing window. The failure stays open for the seller to check.
+            holds = self.orders_window_holds + 1
+            if holds <= UNIDENTIFIED_HOLD_RUNS:
+                window_end = None
+                self.orders_window_holds = holds
+            else:
+                self._amazon_release_window()
+        elif self.orders_window_holds:
+            self.orders_window_holds = 0
         if window_end and window_end > self.last_orders_sync:
             self.last_orders_sync = window_end
         self._amazon_commit()
+
+    def _amazon_release_window(self):
+        """The window moves on past an order without reference: say so on its failure."""
+        self.orders_window_holds = 0
+        failure = self.env["amazon.order.failure"].search(
+            [("account_id", "=", self.id), ("order_ref", "=", _("<unknown>"))], limit=1
+        )
+        failure.error = _(
+            "%(error)s\nAfter %(runs)s runs reading it again, the synchronization window moved "
+            "on so that newer orders keep coming. Find this order in Seller Central and create "
+            "it with Recover Order once Amazon shows its reference.",
+            error=failure.error,
+            runs=UNIDENTIFIED_HOLD_RUNS,
+        )
 
     def _amazon_retry_failed_orders(self, client, outcome):
         """Fetch again, one by one, the orders that failed in earlier runs."""
@@ -1295,7 +1328,7 @@ class AmazonAccount(models.Model):
             _("<unknown>"),
             _(
                 "Amazon sent an order without a valid order reference (%(problem)s). The "
-                "synchronization window is kept, so the next run reads it again.",
+                "synchronization window is kept for a few runs, so that they read it again.",
                 problem=exc.problem,
             ),
             outcome,

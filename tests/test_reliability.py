@@ -141,6 +141,30 @@ class TestBadInput(ReliabilityCase):
         again = self.sync()
         self.assertEqual(again["created"], 0)
 
+    def test_order_without_reference_holds_the_window_a_few_runs_only(self):
+        created = self.add_order(CONTROL_REF)
+        body = render.order_v2026(self.sandbox.state.view(CONTROL_REF), set(data.INCLUDED_DATA))
+        body.pop("orderId")
+        self.sandbox.state.add_raw_order(body, when=created.replace(tzinfo=timezone.utc))
+        self.sandbox.state.advance(600)
+        start = self.account.last_orders_sync
+        for run in range(1, 4):
+            counts = self.sync()
+            self.assertEqual(counts["unidentified"], 1)
+            self.assertEqual(self.account.last_orders_sync, start, f"run {run} holds")
+            self.assertEqual(self.account.orders_window_holds, run)
+        self.assertEqual(len(self.amazon_order(CONTROL_REF)), 1, "its page still syncs")
+        self.sync()
+        self.assertGreater(self.account.last_orders_sync, start, "the fourth run moves on")
+        self.assertEqual(self.account.orders_window_holds, 0)
+        failure = self.env["amazon.order.failure"].search(
+            [("account_id", "=", self.account.id), ("order_ref", "=", "<unknown>")]
+        )
+        self.assertEqual(failure.state, "open")
+        self.assertIn("moved on", failure.error)
+        self.assertIn("Recover Order", failure.error)
+        self.assertEqual(len(self.amazon_order(CONTROL_REF)), 1)
+
     def test_duplicate_order_in_one_page_gives_one_sale_order(self):
         created = self.add_order(CONTROL_REF)
         body = render.order_v2026(self.sandbox.state.view(CONTROL_REF), set(data.INCLUDED_DATA))
