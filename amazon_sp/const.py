@@ -390,3 +390,5 @@ FEED_STATUS_DONE = "DONE"
 FEED_STATUS_FATAL = "FATAL"
 FEED_STATUS_CANCELLED = "CANCELLED"
 FEED_STATUSES_PENDING = ("IN_QUEUE", "IN_PROGRESS")
+# A feed Amazon has not processed after this long is given up and its quantities sent again.
+FEED_STALE_HOURS = 24

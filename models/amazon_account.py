@@ -1719,13 +1719,27 @@ class AmazonAccount(models.Model):
         feeds = self.env["amazon.feed"].search(
             [("account_id", "=", self.id), ("state", "=", "submitted")], order="id"
         )
+        stale_before = fields.Datetime.now() - timedelta(hours=const.FEED_STALE_HOURS)
         for feed in feeds:
             status = client.get_feed(feed.feed_ref)
             processing = status.get("processingStatus")
             feed.amazon_status = processing
-            if processing in const.FEED_STATUSES_PENDING:
-                continue
             results, error = {}, None
+            if processing in const.FEED_STATUSES_PENDING:
+                if feed.create_date > stale_before:
+                    continue
+                # A feed stuck on Amazon's side would keep its offers Pending, and out
+                # of every later push, for ever: give it up and send them again.
+                error = _(
+                    "Amazon had not processed the feed after %(hours)s hours (%(status)s); "
+                    "the quantity is sent again.",
+                    hours=const.FEED_STALE_HOURS,
+                    status=processing,
+                )
+                stale = feed._amazon_apply_results(results, error, outcome)
+                stale.action_amazon_push_stock_again()
+                self._amazon_commit()
+                continue
             document_ref = status.get("resultFeedDocumentId")
             if processing == const.FEED_STATUS_CANCELLED:
                 error = _("The feed was cancelled on Amazon; the quantity was not updated.")

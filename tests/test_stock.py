@@ -449,6 +449,34 @@ class TestStockPush(AmazonStockCase):
         ghost.action_amazon_push_stock_again()
         self.assertEqual(self.push()["created"], 1)
 
+    def test_feed_amazon_never_processes_is_given_up_and_its_offers_sent_again(self):
+        mug = self.offer("MUG-RED", self.mug)
+        self.put(self.mug, self.warehouse.lot_stock_id, 4)
+        state = self.sandbox.state
+        state.FEED_QUEUE_SECONDS = 10**9  # Amazon's queue is stuck
+        self.addCleanup(vars(state).pop, "FEED_QUEUE_SECONDS", None)
+        self.assertEqual(self.push()["created"], 1)
+        stuck = self.account.stock_feed_ids
+        # Amazon keeps it queued: a later run waits...
+        self.assertEqual(self.push()["created"], 0)
+        self.assertEqual((stuck.state, mug.stock_sync_state), ("submitted", "pending"))
+        # ...until the feed is a day old: given up, the quantity goes in a new feed.
+        self.env.cr.execute(
+            "UPDATE amazon_feed SET create_date = create_date - interval '25 hours' WHERE id = %s",
+            [stuck.id],
+        )
+        stuck.invalidate_recordset(["create_date"])
+        counts = self.push()
+        self.assertEqual((counts["failed"], counts["created"]), (1, 1))
+        self.assertEqual(stuck.state, "error")
+        self.assertIn("24", stuck.error)
+        self.assertEqual(mug.stock_sync_state, "pending")
+        self.assertNotEqual(mug.stock_feed_id, stuck)
+        del state.FEED_QUEUE_SECONDS  # Amazon's queue moves again
+        self.finish_feeds()
+        self.assertEqual(mug.stock_sync_state, "done")
+        self.assertEqual(self.sandbox.state.listings["MUG-RED"]["quantity"], 4)
+
     def test_processing_report_matches_amazons_schema(self):
         if not REPORT_SCHEMA.is_file():
             self.skipTest(f"Amazon's listings processing report schema is absent ({SCHEMAS_DIR})")
