@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from psycopg2 import errors as pg_errors
+
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import html2plaintext
@@ -32,6 +34,14 @@ SYNC_COMMIT_SECONDS = 1.0
 # Runs in a row that re-read the window for an order Amazon sent without a reference before
 # the window moves on (Amazon sends the same unreadable order again and again).
 UNIDENTIFIED_HOLD_RUNS = 3
+# Another transaction changed (or holds) a sale order the sync updates: the order is applied
+# again after a commit (a fresh snapshot), this many times, before it is left for next run.
+CONFLICT_ERRORS = (
+    pg_errors.SerializationFailure,
+    pg_errors.LockNotAvailable,
+    pg_errors.DeadlockDetected,
+)
+CONFLICT_RETRIES = 3
 SYNC_LOCK_KEYS["stock"] = 0x414D5A03  # FBM stock push
 
 
@@ -729,7 +739,32 @@ class AmazonAccount(models.Model):
             orders.append(order)
         if not orders:
             return
+        conflicts = self._amazon_apply_parsed(orders, outcome)
+        for attempt in range(CONFLICT_RETRIES):
+            if not conflicts:
+                return
+            # A user (validating a delivery) or another process changed these sale orders
+            # after this transaction's snapshot: commit, so that a new snapshot sees their
+            # change, and apply Amazon's update on top of it.
+            self._amazon_commit()
+            time.sleep(0.2 * 2**attempt)
+            conflicts = self._amazon_apply_parsed(conflicts, outcome)
+        for order in conflicts:
+            self._amazon_order_failed(
+                order.order_id,
+                _(
+                    "Another user or process kept changing this sale order while Amazon's "
+                    "update was being applied; the next synchronization applies it."
+                ),
+                outcome,
+                notify=False,
+            )
+
+    def _amazon_apply_parsed(self, orders, outcome):
+        """Apply parsed orders, each in its own savepoint; returns those that ran into a
+        concurrent change of their sale order (nothing of them was applied)."""
         ctx = self._amazon_page_context(orders, outcome)
+        conflicts = []
         locked_since = None
         for order in orders:
             # A sale order the sync updates stays locked until its transaction ends, and a
@@ -743,10 +778,16 @@ class AmazonAccount(models.Model):
                 locked_since = None
             outcome.seen_refs.add(order.order_id)
             started = time.monotonic()
-            existed = order.order_id in ctx.existing
+            existing = ctx.existing.get(order.order_id)
             try:
                 with self.env.cr.savepoint():
+                    if existing:
+                        self._amazon_lock_sale_order(existing)
                     result = self._amazon_apply_order(order, ctx)
+            except CONFLICT_ERRORS:
+                ctx.discard_pending()
+                conflicts.append(order)
+                continue
             except Exception as exc:  # noqa: BLE001 - any error of one order is recorded
                 ctx.discard_pending()
                 message = exc.args[0] if isinstance(exc, UserError) and exc.args else str(exc)
@@ -760,14 +801,35 @@ class AmazonAccount(models.Model):
                 continue
             ctx.keep_pending()
             outcome.counts[result] += 1
-            if existed and locked_since is None:
+            if existing and locked_since is None:
                 locked_since = started
             failure = ctx.failures.get(order.order_id)
             if failure:
                 failure.state = "resolved"
+        if conflicts:
+            _logger.info(
+                "Amazon account %s: %s order(s) changed meanwhile by another transaction, "
+                "applied again after a commit.",
+                self.id,
+                len(conflicts),
+            )
+        return conflicts
 
-    def _amazon_order_failed(self, order_ref, message, outcome):
-        self.env["amazon.order.failure"]._record(self, order_ref, message)
+    def _amazon_lock_sale_order(self, sale_order):
+        """Lock the sale order the sync is about to update and its lines, without waiting:
+        a row another transaction holds or changed since this one's snapshot (a delivery
+        validated meanwhile updates both) raises one of CONFLICT_ERRORS here, quietly,
+        instead of a failed UPDATE logged as an error at flush time."""
+        for query in (
+            "SELECT 1 FROM sale_order WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+            "SELECT 1 FROM sale_order_line WHERE order_id = %s FOR NO KEY UPDATE NOWAIT",
+        ):
+            self.env.cr.execute(query, [sale_order.id], log_exceptions=False)
+
+    def _amazon_order_failed(self, order_ref, message, outcome, notify=True):
+        failure = self.env["amazon.order.failure"]._record(self, order_ref, message)
+        if not notify:  # transient: no e-mail to the salesperson
+            failure.notified = True
         outcome.counts["failed"] += 1
         outcome.failures.append(f"{order_ref}: {message}")
 
