@@ -400,6 +400,43 @@ class CommitTimer:
         amazon_account.AmazonAccount._amazon_commit = _amazon_commit
 
 
+class MemoryTracer:
+    """BENCH_TRACEMALLOC=DIR: where the sync's memory grows. Snapshots tracemalloc at the
+    5th commit and at the end, and writes the 30 biggest growths by line to DIR."""
+
+    def __init__(self, directory, name):
+        import tracemalloc
+
+        from odoo.addons.sale_amazon_connector.models import amazon_account
+
+        self.tracemalloc = tracemalloc
+        self.path = os.path.join(directory, f"{name}-tracemalloc.txt")
+        self.first = None
+        tracemalloc.start(8)
+        original = amazon_account.AmazonAccount._amazon_commit
+        tracer = self
+        calls = [0]
+
+        def _amazon_commit(account):
+            result = original(account)
+            calls[0] += 1
+            if calls[0] == 5:
+                tracer.first = tracemalloc.take_snapshot()
+            return result
+
+        amazon_account.AmazonAccount._amazon_commit = _amazon_commit
+
+    def write(self):
+        if self.first is None:
+            return
+        last = self.tracemalloc.take_snapshot()
+        with open(self.path, "w", encoding="utf-8") as out:
+            for stat in last.compare_to(self.first, "traceback")[:30]:
+                out.write(f"{stat}\n")
+                for line in stat.traceback.format()[-16:]:
+                    out.write(f"    {line}\n")
+
+
 # --- main -------------------------------------------------------------------------------------
 def main():
     opts = json.loads(sys.argv[1])
@@ -447,6 +484,9 @@ def main():
                 dsn["password"] = config["db_password"]
             probe = LockProbe(dsn, user_order.id, product.product_tmpl_id.id)
             timer = CommitTimer()
+        tracer = None
+        if os.environ.get("BENCH_TRACEMALLOC"):
+            tracer = MemoryTracer(os.environ["BENCH_TRACEMALLOC"], f"{opts['db']}-{mode}")
         rss_before = _status_kb("VmRSS")
         result["peak_reset"] = reset_peak_rss()
         queries_before = cr.sql_log_count
@@ -469,6 +509,9 @@ def main():
             result["failures"] = outcome.failures[:5]
             result["api_calls"] = outcome.api_calls
         seconds = time.monotonic() - started
+        if tracer:
+            tracer.write()
+            result["tracemalloc"] = tracer.path
         if profiler:
             profiler.disable()
             out = os.path.join(os.environ["BENCH_PROFILE"], f"{opts['db']}-{mode}.prof")
