@@ -22,6 +22,7 @@ from amazon_sp import (
     ratelimit,
     types,
 )
+from amazon_sp.listings import build_availability_feed, encode_feed
 
 CLIENT_ID = "amzn1.application-oa2-client.test"
 CLIENT_SECRET = "amzn1.oa2-cs.v1.super-secret-value-42"
@@ -429,42 +430,10 @@ def test_feed_round_trip(sandbox):
         sku = parse_order(all_orders(client, sandbox)[0]).items[0].sku
         content_type = "application/json; charset=UTF-8"
         document_id, url = client.create_feed_document(content_type)
-        feed = {
-            "header": {
-                "sellerId": sandbox.scenario.seller["sellerId"],
-                "version": "2.0",
-                "issueLocale": "en_US",
-            },
-            "messages": [
-                {
-                    "messageId": 1,
-                    "sku": sku,
-                    "operationType": "PATCH",
-                    "productType": "PRODUCT",
-                    "patches": [
-                        {
-                            "op": "replace",
-                            "path": "/attributes/fulfillment_availability",
-                            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 7}],
-                        }
-                    ],
-                },
-                {
-                    "messageId": 2,
-                    "sku": "NO-SUCH-SKU-XYZ",
-                    "operationType": "PATCH",
-                    "productType": "PRODUCT",
-                    "patches": [
-                        {
-                            "op": "replace",
-                            "path": "/attributes/fulfillment_availability",
-                            "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 1}],
-                        }
-                    ],
-                },
-            ],
-        }
-        client.upload_feed_document(url, json.dumps(feed).encode(), content_type)
+        feed = build_availability_feed(
+            sandbox.scenario.seller["sellerId"], [(sku, 7), ("NO-SUCH-SKU-XYZ", 1)]
+        )
+        client.upload_feed_document(url, encode_feed(feed), content_type)
         feed_id = client.create_feed("JSON_LISTINGS_FEED", ["A1PA6795UKMFR9"], document_id)
         status = client.get_feed(feed_id)
         for _ in range(20):
