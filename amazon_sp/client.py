@@ -116,6 +116,18 @@ def _window_end(value, operation):
         ) from None
 
 
+def _pages(fetch):
+    """Yield :class:`Page` objects of a paginated search; ``fetch(token)`` returns one
+    page as (raw orders, next token or None, window end); the first call gets None."""
+    token, number = None, 0
+    while True:
+        orders, token, window_end = fetch(token)
+        number += 1
+        yield Page(number=number, raw_orders=orders, next_token=token, window_end=window_end)
+        if not token:
+            return
+
+
 def _is_expired_token(exc):
     if exc.status not in (401, 403):
         return False
@@ -416,12 +428,9 @@ class SpApiClient:
             params["fulfillmentStatuses"] = list(fulfillment_statuses)
         if included_data:
             params["includedData"] = list(included_data)
-        token = None
-        number = 0
-        while True:
-            query = dict(params)
-            if token:
-                query["paginationToken"] = token
+
+        def fetch(token):
+            query = dict(params, paginationToken=token) if token else params
             response = self._call(self._orders, "searchOrders", self._orders.search_orders, **query)
             body = response.body
             orders = body.get("orders")
@@ -432,18 +441,11 @@ class SpApiClient:
                     request_id=response.request_id,
                 )
             pagination = body.get("pagination") or {}
-            token = pagination.get("nextToken") if isinstance(pagination, dict) else None
-            number += 1
-            yield Page(
-                number=number,
-                raw_orders=orders,
-                next_token=token,
-                window_end=_window_end(
-                    body.get("lastUpdatedBefore") or body.get("createdBefore"), "searchOrders"
-                ),
-            )
-            if not token:
-                return
+            next_token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+            window_end = body.get("lastUpdatedBefore") or body.get("createdBefore")
+            return orders, next_token, _window_end(window_end, "searchOrders")
+
+        yield from _pages(fetch)
 
     def get_order(self, order_id, included_data=const.ORDER_INCLUDED_DATA):
         kwargs = {"includedData": list(included_data)} if included_data else {}
@@ -514,12 +516,9 @@ class SpApiClient:
             params["FulfillmentChannels"] = list(fulfillment_channels)
         if order_statuses:
             params["OrderStatuses"] = list(order_statuses)
-        token = None
-        number = 0
-        while True:
-            query = dict(params)
-            if token:
-                query["NextToken"] = token
+
+        def fetch(token):
+            query = dict(params, NextToken=token) if token else params
             response = self._call(
                 self._orders_v0,
                 "getOrders",
@@ -540,18 +539,10 @@ class SpApiClient:
                 if order.get("AmazonOrderId"):
                     order["OrderItems"] = self._order_items_v0(order["AmazonOrderId"])
                 orders.append(order)
-            token = payload.get("NextToken")
-            number += 1
-            yield Page(
-                number=number,
-                raw_orders=orders,
-                next_token=token,
-                window_end=_window_end(
-                    payload.get("LastUpdatedBefore") or payload.get("CreatedBefore"), "getOrders"
-                ),
-            )
-            if not token:
-                return
+            window_end = payload.get("LastUpdatedBefore") or payload.get("CreatedBefore")
+            return orders, payload.get("NextToken"), _window_end(window_end, "getOrders")
+
+        yield from _pages(fetch)
 
     def get_order_v0(self, order_id):
         response = self._call(
