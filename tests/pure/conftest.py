@@ -7,9 +7,21 @@ end against Amazon's models (skipped when ../shared/sp-api is absent).
 import contract
 import pytest
 
+from amazon_sp import _adapter, ratelimit
 from sp_sandbox import RECORDER, SandboxServer, Scenario
 
 RECORDER.enable()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Each test starts and ends with no cached access token and fresh rate buckets (the
+    client keeps both per process, like Odoo's workers)."""
+    _adapter.clear_token_cache()
+    ratelimit.LIMITER.forget()
+    yield
+    _adapter.clear_token_cache()
+    ratelimit.LIMITER.forget()
 
 
 @pytest.fixture(scope="session")

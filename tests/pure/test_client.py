@@ -19,7 +19,6 @@ from amazon_sp import (
     errors,
     parse_order,
     parse_order_v0,
-    ratelimit,
     types,
 )
 from amazon_sp.listings import build_availability_feed, encode_feed
@@ -27,16 +26,6 @@ from amazon_sp.listings import build_availability_feed, encode_feed
 CLIENT_ID = "amzn1.application-oa2-client.test"
 CLIENT_SECRET = "amzn1.oa2-cs.v1.super-secret-value-42"
 REFRESH_TOKEN = "Atzr|IwEBIrefresh-token-for-tests-0123456789"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_state():
-    """Each test starts with no cached access token and fresh buckets."""
-    _adapter.clear_token_cache()
-    ratelimit.LIMITER.forget()
-    yield
-    _adapter.clear_token_cache()
-    ratelimit.LIMITER.forget()
 
 
 def make_client(srv, **overrides):

@@ -9,19 +9,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from amazon_sp import ClientConfig, SpApiClient, _adapter, errors, finances, ratelimit
+from amazon_sp import ClientConfig, SpApiClient, errors, finances
 from sp_sandbox import SandboxServer, Scenario
 
 GROUPS = "/finances/v0/financialEventGroups"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process_state():
-    _adapter.clear_token_cache()
-    ratelimit.LIMITER.forget()
-    yield
-    _adapter.clear_token_cache()
-    ratelimit.LIMITER.forget()
 
 
 @pytest.fixture
