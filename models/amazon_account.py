@@ -28,7 +28,7 @@ _logger = logging.getLogger(__name__)
 SYNC_ENABLED_PARAM = "sale_amazon_connector.sync_enabled"
 CREDENTIAL_FIELDS = ("lwa_client_id", "lwa_client_secret", "refresh_token")
 # Advisory lock namespaces (first key of pg_try_advisory_lock) of the syncs of one account.
-SYNC_LOCK_KEYS = {"orders": 0x414D5A01, "pickings": 0x414D5A02}
+SYNC_LOCK_KEYS = {"orders": 0x414D5A01, "pickings": 0x414D5A02, "stock": 0x414D5A03}
 # Longest the order sync keeps an updated sale order locked before committing (users wait).
 SYNC_COMMIT_SECONDS = 1.0
 # Runs in a row that re-read the window for an order Amazon sent without a reference before
@@ -42,7 +42,6 @@ CONFLICT_ERRORS = (
     pg_errors.DeadlockDetected,
 )
 CONFLICT_RETRIES = 3
-SYNC_LOCK_KEYS["stock"] = 0x414D5A03  # FBM stock push
 
 
 @dataclass
@@ -808,8 +807,7 @@ class AmazonAccount(models.Model):
                 failure.state = "resolved"
         if conflicts:
             _logger.info(
-                "Amazon account %s: %s order(s) changed meanwhile by another transaction, "
-                "applied again after a commit.",
+                "Amazon account %s: %s order(s) met a concurrent change of their sale order.",
                 self.id,
                 len(conflicts),
             )
