@@ -814,13 +814,18 @@ class AmazonAccount(models.Model):
         return conflicts
 
     def _amazon_lock_sale_order(self, sale_order):
-        """Lock the sale order the sync is about to update and its lines, without waiting:
-        a row another transaction holds or changed since this one's snapshot (a delivery
-        validated meanwhile updates both) raises one of CONFLICT_ERRORS here, quietly,
-        instead of a failed UPDATE logged as an error at flush time."""
+        """Lock what the sync may update of an existing sale order (the order, its lines,
+        its deliveries and their moves), without waiting: a row another transaction holds
+        or changed since this one's snapshot (a delivery validated meanwhile updates all
+        four) raises one of CONFLICT_ERRORS here, quietly, instead of a failed UPDATE
+        logged as an error at flush time."""
         for query in (
             "SELECT 1 FROM sale_order WHERE id = %s FOR NO KEY UPDATE NOWAIT",
             "SELECT 1 FROM sale_order_line WHERE order_id = %s FOR NO KEY UPDATE NOWAIT",
+            "SELECT 1 FROM stock_picking WHERE sale_id = %s FOR NO KEY UPDATE NOWAIT",
+            """SELECT 1 FROM stock_move WHERE sale_line_id IN (
+                   SELECT id FROM sale_order_line WHERE order_id = %s
+               ) FOR NO KEY UPDATE NOWAIT""",
         ):
             self.env.cr.execute(query, [sale_order.id], log_exceptions=False)
 
