@@ -647,6 +647,9 @@ class AmazonAccount(models.Model):
         window_end = None
         seen = 0
         for page in pages:
+            # Apply on a snapshot taken now, not before Amazon answered (an LWA token and
+            # 429 retries can take seconds): fewer changes made meanwhile by users to meet.
+            self._amazon_commit()
             self._amazon_apply_orders(page.raw_orders, parser, outcome)
             seen += len(page.raw_orders)
             window_end = page.window_end or window_end
