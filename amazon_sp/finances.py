@@ -212,27 +212,23 @@ class _Folder:
             self.result.currencies.add(money.currency)
         return money.amount
 
-    def charges(self, items, path, sink=None):
+    def components(self, items, path, kind, totals):
+        """Sum a list of ``{kind}Component`` (Charge or Fee) into ``totals`` by type."""
         total = ZERO
-        for index, charge in enumerate(items):
+        for index, component in enumerate(items):
             where = f"{path}[{index}]"
-            if not isinstance(charge, dict):
-                raise FinanceParseError(where, "expected a ChargeComponent")
-            amount = self.money(charge.get("ChargeAmount"), where + ".ChargeAmount")
-            self.result.charges[charge.get("ChargeType") or "Other"] += amount
+            if not isinstance(component, dict):
+                raise FinanceParseError(where, f"expected a {kind}Component")
+            amount = self.money(component.get(f"{kind}Amount"), f"{where}.{kind}Amount")
+            totals[component.get(f"{kind}Type") or "Other"] += amount
             total += amount
         return total
 
+    def charges(self, items, path):
+        return self.components(items, path, "Charge", self.result.charges)
+
     def fees(self, items, path):
-        total = ZERO
-        for index, fee in enumerate(items):
-            where = f"{path}[{index}]"
-            if not isinstance(fee, dict):
-                raise FinanceParseError(where, "expected a FeeComponent")
-            amount = self.money(fee.get("FeeAmount"), where + ".FeeAmount")
-            self.result.fees[fee.get("FeeType") or "Other"] += amount
-            total += amount
-        return total
+        return self.components(items, path, "Fee", self.result.fees)
 
     def promotions(self, items, path):
         total = ZERO
