@@ -128,6 +128,28 @@ def _commission(record, item):
     return money(paid * COMMISSION_RATE, record["currency"])
 
 
+def _promotion_list(promotions, negate, currency):
+    """Promotion objects of an item: negated in a shipment (a discount), as is in a refund."""
+    return [
+        {
+            "PromotionType": "PromotionMetaDataDefinitionValue",
+            "PromotionId": pid,
+            "PromotionAmount": _cur(-v if negate else v, currency),
+        }
+        for pid, v in promotions
+    ]
+
+
+def _order_event(record, when, list_key, items):
+    """A ShipmentEvent of ``record`` posted at ``when``, its item rows under ``list_key``."""
+    return {
+        "AmazonOrderId": record["orderId"],
+        "MarketplaceName": record["marketplace"]["name"],
+        "PostedDate": format_time(when),
+        list_key: items,
+    }
+
+
 def shipment_event(record, when, shipped_ids=None):
     currency = record["currency"]
     items, total, fees = [], Decimal(0), Decimal(0)
@@ -140,14 +162,7 @@ def shipment_event(record, when, shipped_ids=None):
             "OrderItemId": item["orderItemId"],
             "QuantityShipped": item["quantity"],
             "ItemChargeList": [_charge(k, v, currency) for k, v in charges + taxes],
-            "PromotionList": [
-                {
-                    "PromotionType": "PromotionMetaDataDefinitionValue",
-                    "PromotionId": pid,
-                    "PromotionAmount": _cur(-v, currency),
-                }
-                for pid, v in promotions
-            ],
+            "PromotionList": _promotion_list(promotions, True, currency),
         }
         item_fees = [("Commission", -_commission(record, item))]
         if record["fulfilledBy"] == "AMAZON":
@@ -180,12 +195,7 @@ def shipment_event(record, when, shipped_ids=None):
         )
         fees += sum((v for _k, v in item_fees), Decimal(0))
         items.append(row)
-    event = {
-        "AmazonOrderId": record["orderId"],
-        "MarketplaceName": record["marketplace"]["name"],
-        "PostedDate": format_time(when),
-        "ShipmentItemList": items,
-    }
+    event = _order_event(record, when, "ShipmentItemList", items)
     if record.get("sellerOrderId"):
         event["SellerOrderId"] = record["sellerOrderId"]
     return event, total + fees, fees
@@ -210,14 +220,7 @@ def refund_event(record, when, item_ids, number):
             "QuantityShipped": item["quantity"],
             "ItemChargeAdjustmentList": [_charge(k, -v, currency) for k, v in charges + taxes],
             "ItemFeeAdjustmentList": [_fee(k, v, currency) for k, v in item_fees],
-            "PromotionAdjustmentList": [
-                {
-                    "PromotionType": "PromotionMetaDataDefinitionValue",
-                    "PromotionId": pid,
-                    "PromotionAmount": _cur(v, currency),
-                }
-                for pid, v in promotions
-            ],
+            "PromotionAdjustmentList": _promotion_list(promotions, False, currency),
         }
         if taxes:
             row["ItemTaxWithheldList"] = [
@@ -233,13 +236,7 @@ def refund_event(record, when, item_ids, number):
         )
         fees += sum((v for _k, v in item_fees), Decimal(0))
         items.append(row)
-    event = {
-        "AmazonOrderId": record["orderId"],
-        "MarketplaceName": record["marketplace"]["name"],
-        "PostedDate": format_time(when),
-        "ShipmentItemAdjustmentList": items,
-    }
-    return event, total + fees, fees
+    return _order_event(record, when, "ShipmentItemAdjustmentList", items), total + fees, fees
 
 
 def ads_event(ad, number):
