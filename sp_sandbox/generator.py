@@ -323,7 +323,7 @@ def _finances(orders, mps, start, days, seed):
             ]
     advertising = []
     for mp in mps:
-        for week in range(days // 7 + 1):
+        for week in range(int(days // 7) + 1):
             when = start - timedelta(days=7 * week, hours=rng.randint(1, 20))
             base = money(
                 Decimal(rng.randint(1000, 8000)) / 100 * Decimal(FX.get(mp["currency"], "1")),
