@@ -8,7 +8,8 @@ Public interface used by the Odoo models::
 
 from . import const, errors, finances, listings, ratelimit, types
 from .client import ClientConfig, ClientStats, Page, SpApiClient
-from .parsing import parse_order, parse_order_v0
+from .parsing import parse_order
+from .parsing_v0 import parse_order_v0
 
 __all__ = [
     "ClientConfig",
