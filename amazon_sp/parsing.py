@@ -76,6 +76,15 @@ def parse_datetime(value):
     return moment
 
 
+def format_datetime(moment):
+    """datetime (naive = UTC) -> ISO 8601 'YYYY-MM-DDTHH:MM:SSZ'; a string is passed on."""
+    if isinstance(moment, str):
+        return moment
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.replace(microsecond=0).isoformat() + "Z"
+
+
 def _decimal(value):
     if isinstance(value, bool):
         raise TypeError("a boolean is not an amount")
