@@ -161,7 +161,13 @@ class OrdersApi:
     ):
         """Yield :class:`OrdersPage` objects of the orders updated in the window, every
         page followed. ``fulfilled_by``: ``"AMAZON"``/``"MERCHANT"``;
-        ``fulfillment_statuses``: ``const.ORDER_STATUSES`` values (None: every status)."""
+        ``fulfillment_statuses``: ``const.ORDER_STATUSES`` values (None: every status).
+
+        :raise ValueError: a filter value in another spelling (nothing is sent)"""
+        unknown = [v for v in fulfilled_by or () if v not in _V0_CHANNELS]
+        unknown += [v for v in fulfillment_statuses or () if v not in const.ORDER_STATUSES]
+        if unknown:
+            raise ValueError(f"unknown fulfilled_by/fulfillment_statuses value(s) {unknown}")
         pages = self._search(
             last_updated_after,
             marketplace_ids,
@@ -417,18 +423,10 @@ class OrdersV0(OrdersApi):
         fulfillment_statuses,
         page_size,
     ):
-        channels = None
-        if fulfilled_by:
-            unknown = [value for value in fulfilled_by if value not in _V0_CHANNELS]
-            if unknown:
-                raise ValueError(f"unknown fulfilled_by value(s) {unknown}")
-            channels = [_V0_CHANNELS[value] for value in fulfilled_by]
-        statuses = None
-        if fulfillment_statuses:
-            unknown = [value for value in fulfillment_statuses if value not in _V0_STATUSES]
-            if unknown:
-                raise ValueError(f"unknown fulfillment status(es) {unknown}")
-            statuses = [name for value in fulfillment_statuses for name in _V0_STATUSES[value]]
+        channels = [_V0_CHANNELS[value] for value in fulfilled_by or ()] or None
+        statuses = [
+            name for value in fulfillment_statuses or () for name in _V0_STATUSES[value]
+        ] or None
         return self.search_raw(
             last_updated_after,
             marketplace_ids,
