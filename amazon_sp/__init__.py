@@ -3,22 +3,39 @@
 Public interface used by the Odoo models::
 
     from .amazon_sp import (SpApiClient, ClientConfig, parse_order, parse_order_v0,
-                            errors, const, types, finances)
+                            errors, const, types, finances, feeds, listings, orders)
+
+    client.orders_api(version)  # orders.OrdersV2026 / orders.OrdersV0: same calls, typed
+    client.feeds  # feeds.FeedsApi: submit, get (FeedStatus), get_report (FeedReport)
 """
 
-from . import const, errors, finances, listings, ratelimit, types
+from . import const, errors, feeds, finances, listings, orders, ratelimit, types
 from .client import ClientConfig, ClientStats, Page, SpApiClient
-from .parsing import parse_order, parse_order_v0
+from .feeds import FeedStatus, SubmittedFeed
+from .listings import FeedIssue, FeedReport, FeedReportError, MessageResult
+from .orders import OrderFailure, OrdersPage
+from .parsing import parse_order
+from .parsing_v0 import parse_order_v0
 
 __all__ = [
     "ClientConfig",
     "ClientStats",
+    "FeedIssue",
+    "FeedReport",
+    "FeedReportError",
+    "FeedStatus",
+    "MessageResult",
+    "OrderFailure",
+    "OrdersPage",
     "Page",
     "SpApiClient",
+    "SubmittedFeed",
     "const",
     "errors",
+    "feeds",
     "finances",
     "listings",
+    "orders",
     "parse_order",
     "parse_order_v0",
     "ratelimit",

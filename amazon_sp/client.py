@@ -3,7 +3,9 @@
 All HTTP goes through python-amazon-sp-api's API classes (adapted in
 :mod:`._adapter`); this module adds pacing (:mod:`.ratelimit`), bounded retries
 with exponential backoff and full jitter, re-authentication on an expired token,
-Restricted Data Tokens for v0 PII, and typed results/errors.
+Restricted Data Tokens for v0 PII, and typed results/errors. The Orders API lives in
+:mod:`.orders` (``client.orders_api(version)``), the Feeds API in :mod:`.feeds`
+(``client.feeds``); the client's older per-operation methods remain, built on them.
 
 One SpApiClient is meant for one thread at a time (the library's API objects keep
 per-request state); rate-limit buckets and access tokens are shared process-wide.
@@ -11,16 +13,12 @@ per-request state); rate-limit buckets and access tokens are shared process-wide
 
 from __future__ import annotations
 
-import functools
-import gzip
 import logging
 import random
-import re
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
@@ -30,15 +28,15 @@ from sp_api.api.orders.orders_v0 import OrdersV0
 from sp_api.api.sellers.sellers import Sellers
 from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
-from sp_api.base.helpers import fill_query_params
 
-from . import carriers, const, errors, finances, ratelimit, types
+from . import const, errors, finances, orders, ratelimit, types
 from ._adapter import LwaTokenClient, make_api
+from .feeds import FeedsApi
+from .orders import V0_PII_ELEMENTS, Page  # noqa: F401 - re-exported
+from .parsing import format_datetime
 from .redact import install_log_filter, register_secret
 
 _logger = logging.getLogger(__name__)
-
-V0_PII_ELEMENTS = ("buyerInfo", "shippingAddress")
 
 
 @dataclass
@@ -79,53 +77,6 @@ class ClientStats:
     token_requests: int = 0  # LWA access-token requests
     waited: float = 0.0  # seconds spent waiting for rate-limit tokens
     backoff: float = 0.0  # seconds spent in retry backoff
-
-
-@dataclass
-class Page:
-    number: int
-    raw_orders: list
-    next_token: str | None
-    window_end: datetime | None  # naive UTC: end of the window Amazon served
-
-
-def _iso(moment):
-    """datetime (naive = UTC) -> ISO 8601 'YYYY-MM-DDTHH:MM:SSZ'."""
-    if isinstance(moment, str):
-        return moment
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
-    return moment.replace(microsecond=0).isoformat() + "Z"
-
-
-def _window_end(value, operation):
-    """Window end of a search response -> naive UTC (ISO 8601, or epoch seconds as in
-    one of Amazon's own v0 examples: "1.569521782042E9")."""
-    if not value:
-        return None
-    from .parsing import parse_datetime
-
-    try:
-        if isinstance(value, (int, float)) or re.fullmatch(r"[0-9.]+(E[0-9]+)?", str(value)):
-            seconds = float(value)
-            return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
-        return parse_datetime(value)
-    except (TypeError, ValueError):
-        raise errors.SpApiResponseError(
-            f"unparseable window end {value!r}", operation=operation
-        ) from None
-
-
-def _pages(fetch):
-    """Yield :class:`Page` objects of a paginated search; ``fetch(token)`` returns one
-    page as (raw orders, next token or None, window end); the first call gets None."""
-    token, number = None, 0
-    while True:
-        orders, token, window_end = fetch(token)
-        number += 1
-        yield Page(number=number, raw_orders=orders, next_token=token, window_end=window_end)
-        if not token:
-            return
 
 
 def _is_expired_token(exc):
@@ -201,6 +152,7 @@ class SpApiClient:
             self._feeds,
             self._finances,
         )
+        self._feeds_api = None
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------
@@ -400,7 +352,12 @@ class SpApiClient:
             )
         return result
 
-    # --- Orders v2026-01-01 -----------------------------------------------------------
+    # --- Orders (see orders.py) ----------------------------------------------------------
+
+    def orders_api(self, version="v2026"):
+        """The Orders API of ``version`` ("v2026" or "v0") as one object:
+        :class:`.orders.OrdersV2026` or :class:`.orders.OrdersV0`, same calls and types."""
+        return orders.orders_api(self, version)
 
     def search_orders(
         self,
@@ -412,85 +369,20 @@ class SpApiClient:
         included_data=const.ORDER_INCLUDED_DATA,
         page_size=100,
     ):
-        """Yield :class:`Page` objects of raw v2026 orders, following nextToken."""
-        if not marketplace_ids:
-            raise ValueError("marketplace_ids is required")
-        params = {
-            "lastUpdatedAfter": _iso(last_updated_after),
-            "marketplaceIds": list(marketplace_ids),
-            "maxResultsPerPage": int(page_size),
-        }
-        if last_updated_before is not None:
-            params["lastUpdatedBefore"] = _iso(last_updated_before)
-        if fulfilled_by:
-            params["fulfilledBy"] = list(fulfilled_by)
-        if fulfillment_statuses:
-            params["fulfillmentStatuses"] = list(fulfillment_statuses)
-        if included_data:
-            params["includedData"] = list(included_data)
-
-        def fetch(token):
-            query = dict(params, paginationToken=token) if token else params
-            response = self._call(self._orders, "searchOrders", self._orders.search_orders, **query)
-            body = response.body
-            orders = body.get("orders")
-            if not isinstance(orders, list):
-                raise errors.SpApiResponseError(
-                    "missing required field 'orders' (a list)",
-                    operation="searchOrders",
-                    request_id=response.request_id,
-                )
-            pagination = body.get("pagination") or {}
-            next_token = pagination.get("nextToken") if isinstance(pagination, dict) else None
-            window_end = body.get("lastUpdatedBefore") or body.get("createdBefore")
-            return orders, next_token, _window_end(window_end, "searchOrders")
-
-        yield from _pages(fetch)
+        """Yield :class:`~.orders.Page` objects of raw v2026 orders, following nextToken."""
+        return orders.OrdersV2026(self).search_raw(
+            last_updated_after,
+            marketplace_ids,
+            last_updated_before=last_updated_before,
+            fulfilled_by=fulfilled_by,
+            fulfillment_statuses=fulfillment_statuses,
+            included_data=included_data,
+            page_size=page_size,
+        )
 
     def get_order(self, order_id, included_data=const.ORDER_INCLUDED_DATA):
-        kwargs = {"includedData": list(included_data)} if included_data else {}
-        response = self._call(self._orders, "getOrder", self._orders.get_order, order_id, **kwargs)
-        order = response.body.get("order")
-        if not isinstance(order, dict):
-            raise errors.SpApiResponseError(
-                "missing required field 'order'",
-                operation="getOrder",
-                request_id=response.request_id,
-            )
-        return order
-
-    # --- Orders v0 ----------------------------------------------------------------------
-
-    _V0_RDT = (
-        ("GET", "/orders/v0/orders", V0_PII_ELEMENTS),
-        ("GET", "/orders/v0/orders/{orderId}", V0_PII_ELEMENTS),
-        ("GET", "/orders/v0/orders/{orderId}/orderItems", ("buyerInfo",)),
-    )
-
-    def _order_items_v0(self, order_id):
-        items = []
-        token = None
-        while True:
-            kwargs = {"NextToken": token} if token else {}
-            response = self._call(
-                self._orders_v0,
-                "getOrderItems",
-                self._orders_v0.get_order_items,
-                order_id,
-                rdt=self._V0_RDT,
-                **kwargs,
-            )
-            payload = response.body.get("payload")
-            if not isinstance(payload, dict) or not isinstance(payload.get("OrderItems"), list):
-                raise errors.SpApiResponseError(
-                    f"missing required field 'payload.OrderItems' for order {order_id}",
-                    operation="getOrderItems",
-                    request_id=response.request_id,
-                )
-            items.extend(payload["OrderItems"])
-            token = payload.get("NextToken")
-            if not token:
-                return items
+        """One raw v2026 order."""
+        return orders.OrdersV2026(self).get_raw(order_id, included_data=included_data)
 
     def search_orders_v0(
         self,
@@ -501,231 +393,52 @@ class SpApiClient:
         order_statuses=None,
         page_size=100,
     ):
-        """Yield :class:`Page` objects of raw v0 orders (with ``OrderItems`` attached
-        and PII obtained with a Restricted Data Token)."""
-        if not marketplace_ids:
-            raise ValueError("marketplace_ids is required")
-        params = {
-            "LastUpdatedAfter": _iso(last_updated_after),
-            "MarketplaceIds": list(marketplace_ids),
-            "MaxResultsPerPage": int(page_size),
-        }
-        if last_updated_before is not None:
-            params["LastUpdatedBefore"] = _iso(last_updated_before)
-        if fulfillment_channels:
-            params["FulfillmentChannels"] = list(fulfillment_channels)
-        if order_statuses:
-            params["OrderStatuses"] = list(order_statuses)
-
-        def fetch(token):
-            query = dict(params, NextToken=token) if token else params
-            response = self._call(
-                self._orders_v0,
-                "getOrders",
-                self._orders_v0.get_orders,
-                rdt=self._V0_RDT,
-                **query,
-            )
-            payload = response.body.get("payload")
-            if not isinstance(payload, dict) or not isinstance(payload.get("Orders"), list):
-                raise errors.SpApiResponseError(
-                    "missing required field 'payload.Orders'",
-                    operation="getOrders",
-                    request_id=response.request_id,
-                )
-            orders = []
-            for order in payload["Orders"]:
-                order = dict(order)
-                if order.get("AmazonOrderId"):
-                    order["OrderItems"] = self._order_items_v0(order["AmazonOrderId"])
-                orders.append(order)
-            window_end = payload.get("LastUpdatedBefore") or payload.get("CreatedBefore")
-            return orders, payload.get("NextToken"), _window_end(window_end, "getOrders")
-
-        yield from _pages(fetch)
+        """Yield :class:`~.orders.Page` objects of raw v0 orders (with ``OrderItems``
+        attached and PII obtained with a Restricted Data Token)."""
+        return orders.OrdersV0(self).search_raw(
+            last_updated_after,
+            marketplace_ids,
+            last_updated_before=last_updated_before,
+            fulfillment_channels=fulfillment_channels,
+            order_statuses=order_statuses,
+            page_size=page_size,
+        )
 
     def get_order_v0(self, order_id):
-        response = self._call(
-            self._orders_v0, "getOrder", self._orders_v0.get_order, order_id, rdt=self._V0_RDT
-        )
-        payload = response.body.get("payload")
-        if not isinstance(payload, dict) or not payload.get("AmazonOrderId"):
-            raise errors.SpApiResponseError(
-                "missing required field 'payload.AmazonOrderId'",
-                operation="getOrder",
-                request_id=response.request_id,
-            )
-        order = dict(payload)
-        order["OrderItems"] = self._order_items_v0(order_id)
-        return order
+        """One raw v0 order with its ``OrderItems``."""
+        return orders.OrdersV0(self).get_raw(order_id)
 
-    # --- Shipments ------------------------------------------------------------------------
+    def confirm_shipment(self, order_id, **kwargs):
+        """See :meth:`.orders.OrdersApi.confirm_shipment` (keyword arguments only)."""
+        orders.OrdersV2026(self).confirm_shipment(order_id, **kwargs)
 
-    def confirm_shipment(
-        self,
-        order_id,
-        *,
-        marketplace_id,
-        package_reference_id,
-        carrier_code,
-        carrier_name=None,
-        tracking_number,
-        ship_date,
-        items,
-        shipping_method=None,
-    ):
-        """Confirm one package of an MFN order. Not retried after it may have been
-        received: a timeout/reset then raises SpApiTransportError(outcome_unknown=True).
+    # --- Feeds (see feeds.py) ----------------------------------------------------------------
 
-        ``carrier_code``: the carrier's name as the seller knows it, resolved with
-        :func:`.carriers.resolve_carrier` (an explicit ``carrier_name`` wins for "Other")."""
-        code, resolved_name = carriers.resolve_carrier(carrier_code)
-        carrier_name = carrier_name or resolved_name
-        tracking_number = carriers.validate_tracking_ref(tracking_number)
-        package = {
-            "packageReferenceId": str(package_reference_id),
-            "carrierCode": code,
-            "trackingNumber": tracking_number,
-            "shipDate": _iso(ship_date),
-            "orderItems": [
-                {"orderItemId": str(item_id), "quantity": int(qty)} for item_id, qty in items
-            ],
-        }
-        if carrier_name:
-            package["carrierName"] = carrier_name
-        if shipping_method:
-            package["shippingMethod"] = shipping_method
-        self._call(
-            self._orders_v0,
-            "confirmShipment",
-            self._orders_v0.confirm_shipment,
-            order_id,
-            idempotent=False,
-            expect_body=False,
-            marketplaceId=marketplace_id,
-            packageDetail=package,
-        )
-
-    # --- Feeds -------------------------------------------------------------------------------
-    # createFeed/createFeedDocument/getFeedDocument use the library's generic _request: its
-    # wrappers put their own "path" key into the JSON body (createFeed, createFeedDocument)
-    # and download/upload with a bare httpx client outside our timeout and retry rules.
-
-    def _raw(self, api, method, path, *, params=None, data=None):
-        if method == "GET":
-            return api._request(path, params={**(params or {}), "method": method})
-        return api._request(path, params={"method": method}, data=data)
+    @property
+    def feeds(self):
+        """The Feeds API, typed: :class:`.feeds.FeedsApi`."""
+        if self._feeds_api is None:
+            self._feeds_api = FeedsApi(self)
+        return self._feeds_api
 
     def create_feed_document(self, content_type):
-        response = self._call(
-            self._feeds,
-            "createFeedDocument",
-            functools.partial(
-                self._raw,
-                self._feeds,
-                "POST",
-                "/feeds/2021-06-30/documents",
-                data={"contentType": content_type},
-            ),
-        )
-        body = response.body
-        if not body.get("feedDocumentId") or not body.get("url"):
-            raise errors.SpApiResponseError(
-                "missing feedDocumentId/url", operation="createFeedDocument"
-            )
-        return body["feedDocumentId"], body["url"]
-
-    def _plain_http(self, operation, method, url, **kwargs):
-        """Presigned document URLs: no SP-API headers, no rate limit, bounded retries."""
-        deadline = self._clock() + self.config.max_retry_seconds
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                response = self._http.request(method, url, **kwargs)
-                if response.status_code < 500:
-                    if response.status_code >= 300:
-                        raise errors.SpApiError(
-                            "document storage refused the request",
-                            status=response.status_code,
-                            operation=operation,
-                        )
-                    return response
-                error = errors.SpApiServerError(
-                    "document storage error", status=response.status_code, operation=operation
-                )
-            except httpx.HTTPError as exc:
-                error = errors.SpApiTransportError(
-                    f"{type(exc).__name__}: {exc}", operation=operation
-                )
-            delay = ratelimit.backoff_delay(attempt - 1, rng=self._rng)
-            if attempt >= self.config.max_attempts or self._clock() + delay > deadline:
-                raise error
-            self.stats.retries += 1
-            self._sleep(delay)
+        return self.feeds.create_document(content_type)
 
     def upload_feed_document(self, upload_url, content, content_type):
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        self._plain_http(
-            "uploadFeedDocument",
-            "PUT",
-            upload_url,
-            content=content,
-            headers={"Content-Type": content_type},
-        )
+        self.feeds.upload_document(upload_url, content, content_type)
 
     def create_feed(self, feed_type, marketplace_ids, input_feed_document_id):
-        response = self._call(
-            self._feeds,
-            "createFeed",
-            functools.partial(
-                self._raw,
-                self._feeds,
-                "POST",
-                "/feeds/2021-06-30/feeds",
-                data={
-                    "feedType": feed_type,
-                    "marketplaceIds": list(marketplace_ids),
-                    "inputFeedDocumentId": input_feed_document_id,
-                },
-            ),
-        )
-        if not response.body.get("feedId"):
-            raise errors.SpApiResponseError("missing feedId", operation="createFeed")
-        return response.body["feedId"]
+        return self.feeds.create(feed_type, marketplace_ids, input_feed_document_id)
 
     def get_feed(self, feed_id):
-        response = self._call(self._feeds, "getFeed", self._feeds.get_feed, feed_id)
-        missing = [k for k in ("feedId", "processingStatus") if not response.body.get(k)]
-        if missing:
-            raise errors.SpApiResponseError(
-                f"missing required field(s) {', '.join(missing)}", operation="getFeed"
-            )
-        return response.body
+        """Amazon's getFeed JSON (``client.feeds.get`` gives a typed FeedStatus)."""
+        return self.feeds.get_raw(feed_id)
 
     def get_feed_document(self, document_id):
-        path = fill_query_params("/feeds/2021-06-30/documents/{}", document_id)
-        response = self._call(
-            self._feeds,
-            "getFeedDocument",
-            functools.partial(self._raw, self._feeds, "GET", path),
-        )
-        if not response.body.get("url"):
-            raise errors.SpApiResponseError("missing url", operation="getFeedDocument")
-        return response.body
+        return self.feeds.get_document(document_id)
 
     def download_feed_document(self, document):
-        response = self._plain_http("downloadFeedDocument", "GET", document["url"])
-        content = response.content
-        if (document.get("compressionAlgorithm") or "").upper() == "GZIP":
-            try:
-                content = gzip.decompress(content)
-            except OSError as exc:
-                raise errors.SpApiResponseError(
-                    f"document is not valid GZIP: {exc}", operation="downloadFeedDocument"
-                ) from None
-        return content
+        return self.feeds.download_document(document)
 
     # --- Finances v0 ----------------------------------------------------------------------------
 
@@ -734,9 +447,9 @@ class SpApiClient:
         page followed: a list of :class:`.finances.FinancialEventGroup` (open ones too)."""
         params = {"MaxResultsPerPage": int(page_size)}
         if started_after is not None:
-            params["FinancialEventGroupStartedAfter"] = _iso(started_after)
+            params["FinancialEventGroupStartedAfter"] = format_datetime(started_after)
         if started_before is not None:
-            params["FinancialEventGroupStartedBefore"] = _iso(started_before)
+            params["FinancialEventGroupStartedBefore"] = format_datetime(started_before)
         groups, token = [], None
         while True:
             query = dict(params, NextToken=token) if token else dict(params)

@@ -2,16 +2,55 @@
 
 ``build_availability_feed`` writes Amazon's JSON listings feed (version 2.0): one PATCH of
 ``/attributes/fulfillment_availability`` per SKU, numbered from 1 (the ``messageId`` the
-processing report refers to). ``read_processing_report`` reads Amazon's listings feed
-processing report (schema v2) back into one :class:`MessageResult` per message sent.
+processing report refers to). :func:`parse_report` reads Amazon's listings feed processing
+report (schema v2) into a :class:`FeedReport` (typed issues and summary), whose
+:meth:`FeedReport.results` gives one :class:`MessageResult` per message sent.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import const
+
+SEVERITY_ERROR = "ERROR"
+
+
+class FeedReportError(ValueError):
+    """A processing report that cannot be read (not GZIP/JSON, or not a report)."""
+
+
+@dataclass(frozen=True)
+class FeedIssue:
+    """One issue of a processing report."""
+
+    severity: str  # ERROR, WARNING or INFO
+    message: str
+    code: str | None = None
+    message_id: int | None = None  # None: the issue concerns the whole feed
+    sku: str | None = None
+    attribute_name: str | None = None
+
+    @property
+    def is_error(self):
+        return self.severity == SEVERITY_ERROR
+
+    @property
+    def text(self):
+        """``[code] message (attribute)``, as shown to the seller."""
+        prefix = f"[{self.code}] " if self.code else ""
+        suffix = f" ({self.attribute_name})" if self.attribute_name else ""
+        return f"{prefix}{self.message}{suffix}"
+
+
+@dataclass(frozen=True)
+class FeedSummary:
+    errors: int = 0
+    warnings: int = 0
+    messages_processed: int = 0
+    messages_accepted: int = 0
+    messages_invalid: int = 0
 
 
 @dataclass(frozen=True)
@@ -23,6 +62,7 @@ class MessageResult:
     accepted: bool
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    issues: tuple[FeedIssue, ...] = ()
 
     @property
     def text(self):
@@ -81,67 +121,131 @@ def encode_feed(feed):
 def decode_report(content):
     """The processing report document (bytes or str, already decompressed) as a dict.
 
-    :raise ValueError: when it is not a JSON object with ``issues`` and ``summary``
+    :raise FeedReportError: (a ValueError) when it is not a JSON object with a ``summary``
+        and a list of ``issues``
     """
     if isinstance(content, bytes):
-        content = content.decode("utf-8")
+        try:
+            content = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FeedReportError(f"the processing report is not UTF-8: {exc}") from None
     try:
         report = json.loads(content)
     except ValueError as exc:
-        raise ValueError(f"the processing report is not JSON: {exc}") from None
+        raise FeedReportError(f"the processing report is not JSON: {exc}") from None
     if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
-        raise ValueError("the processing report has no summary")
+        raise FeedReportError("the processing report has no summary")
     if not isinstance(report.get("issues", []), list):
-        raise ValueError("the processing report's issues are not a list")
+        raise FeedReportError("the processing report's issues are not a list")
     return report
 
 
-def read_processing_report(report, message_ids, processing_status=const.FEED_STATUS_DONE):
-    """One :class:`MessageResult` per sent message id, from a processing report (dict).
+@dataclass(frozen=True)
+class FeedReport:
+    """Amazon's processing report of a listings feed, typed."""
 
-    A message is accepted unless an ERROR issue names its ``messageId``. Issues naming no
-    message concern the whole feed: when the feed is FATAL, or no message was accepted
-    while such an ERROR exists, every message fails with them. WARNING and INFO issues
-    never make a message fail.
-    """
-    by_message, feed_errors, feed_warnings = {}, [], []
+    processing_status: str  # the feed's processingStatus when the report was read
+    summary: FeedSummary
+    issues: tuple[FeedIssue, ...] = ()
+    feed_id: str | None = None
+    document_id: str | None = None  # the result feed document it was read from
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def feed_issues(self):
+        """Issues naming no message: they concern the whole feed."""
+        return tuple(issue for issue in self.issues if issue.message_id is None)
+
+    def message_issues(self, message_id):
+        return tuple(issue for issue in self.issues if issue.message_id == message_id)
+
+    @property
+    def whole_feed_failed(self):
+        """FATAL, or no message accepted while the feed itself has an ERROR."""
+        return self.processing_status == const.FEED_STATUS_FATAL or bool(
+            any(issue.is_error for issue in self.feed_issues) and not self.summary.messages_accepted
+        )
+
+    def results(self, message_ids):
+        """``{message_id: MessageResult}`` for every message id sent.
+
+        A message is accepted unless an ERROR issue names it. When the whole feed failed
+        (:attr:`whole_feed_failed`), every message fails with the feed's errors. WARNING and
+        INFO issues never make a message fail.
+        """
+        feed_errors = [issue.text for issue in self.feed_issues if issue.is_error]
+        failed = self.whole_feed_failed
+        results = {}
+        for message_id in message_ids:
+            issues = self.message_issues(message_id)
+            errors = [issue.text for issue in issues if issue.is_error]
+            if failed:
+                errors += feed_errors or ["Amazon could not process the feed."]
+            results[message_id] = MessageResult(
+                message_id=message_id,
+                sku=next((issue.sku for issue in issues if issue.sku), None),
+                accepted=not errors,
+                errors=tuple(errors),
+                warnings=tuple(issue.text for issue in issues if not issue.is_error),
+                issues=issues,
+            )
+        return results
+
+
+def _count(summary, key):
+    value = summary.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _text(issue, key):
+    value = issue.get(key)
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def parse_report(
+    report, processing_status=const.FEED_STATUS_DONE, *, feed_id=None, document_id=None
+):
+    """A processing report (dict from :func:`decode_report`, or the document's bytes)
+    -> :class:`FeedReport`. Issues that are not objects are skipped; a missing severity
+    counts as ERROR, a missing message as "(no message)"."""
+    if not isinstance(report, dict):
+        report = decode_report(report)
+    issues = []
     for issue in report.get("issues") or []:
         if not isinstance(issue, dict):
             continue
-        text = _issue_text(issue)
-        severity = (issue.get("severity") or "ERROR").upper()
         message_id = issue.get("messageId")
-        if isinstance(message_id, int) and not isinstance(message_id, bool):
-            errors, warnings, skus = by_message.setdefault(message_id, ([], [], set()))
-            if issue.get("sku"):
-                skus.add(issue["sku"])
-        else:
-            errors, warnings = feed_errors, feed_warnings
-        (errors if severity == "ERROR" else warnings).append(text)
-    summary = report.get("summary") or {}
-    whole_feed_failed = processing_status == const.FEED_STATUS_FATAL or (
-        feed_errors and not summary.get("messagesAccepted")
-    )
-    results = {}
-    for message_id in message_ids:
-        errors, warnings, skus = by_message.get(message_id, ([], [], set()))
-        errors = list(errors)
-        if whole_feed_failed:
-            errors += feed_errors or ["Amazon could not process the feed."]
-        results[message_id] = MessageResult(
-            message_id=message_id,
-            sku=next(iter(skus), None),
-            accepted=not errors,
-            errors=tuple(errors),
-            warnings=tuple(warnings),
+        if not isinstance(message_id, int) or isinstance(message_id, bool):
+            message_id = None
+        issues.append(
+            FeedIssue(
+                severity=(_text(issue, "severity") or SEVERITY_ERROR).upper(),
+                message=_text(issue, "message") or "(no message)",
+                code=_text(issue, "code"),
+                message_id=message_id,
+                sku=_text(issue, "sku"),
+                attribute_name=_text(issue, "attributeName"),
+            )
         )
-    return results
+    summary = report.get("summary") or {}
+    header = report.get("header") if isinstance(report.get("header"), dict) else {}
+    return FeedReport(
+        processing_status=processing_status,
+        summary=FeedSummary(
+            errors=_count(summary, "errors"),
+            warnings=_count(summary, "warnings"),
+            messages_processed=_count(summary, "messagesProcessed"),
+            messages_accepted=_count(summary, "messagesAccepted"),
+            messages_invalid=_count(summary, "messagesInvalid"),
+        ),
+        issues=tuple(issues),
+        feed_id=feed_id or header.get("feedId"),
+        document_id=document_id,
+        raw=report,
+    )
 
 
-def _issue_text(issue):
-    message = (issue.get("message") or "").strip() or "(no message)"
-    code = issue.get("code")
-    attribute = issue.get("attributeName")
-    prefix = f"[{code}] " if code else ""
-    suffix = f" ({attribute})" if attribute else ""
-    return f"{prefix}{message}{suffix}"
+def read_processing_report(report, message_ids, processing_status=const.FEED_STATUS_DONE):
+    """One :class:`MessageResult` per sent message id, from a processing report (dict):
+    ``parse_report(report, processing_status).results(message_ids)``."""
+    return parse_report(report, processing_status).results(message_ids)

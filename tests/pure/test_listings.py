@@ -178,6 +178,48 @@ def test_feed_level_errors_fail_every_message_when_nothing_was_accepted():
     assert not fatal[1].accepted
 
 
+def test_amazons_example_report_parses_into_typed_issues_and_summary():
+    if not REPORT_EXAMPLE.is_file():
+        pytest.skip(NO_SCHEMA)
+    report = listings.parse_report(REPORT_EXAMPLE.read_bytes(), document_id="DOC-1")
+    assert (report.feed_id, report.document_id) == ("1234567890", "DOC-1")
+    assert report.processing_status == const.FEED_STATUS_DONE
+    assert report.summary == listings.FeedSummary(
+        errors=3, warnings=0, messages_processed=4, messages_accepted=2, messages_invalid=2
+    )
+    assert [issue.message_id for issue in report.issues] == [4, 4, 5]
+    assert report.feed_issues == () and not report.whole_feed_failed
+    last = report.issues[-1]
+    assert (last.sku, last.code, last.severity) == ("My-SKU-C", "99022", "ERROR")
+    assert last.attribute_name == "purchasable_offer.our_price" and last.is_error
+    assert last.text.startswith("[99022] The field") and last.text.endswith("our_price)")
+    results = report.results([1, 4, 5])
+    assert results == listings.read_processing_report(report.raw, [1, 4, 5])
+    assert results[4].issues == report.message_issues(4)
+
+
+def test_issue_defaults_follow_the_schema_leniently():
+    report = listings.parse_report(
+        {
+            "issues": [
+                "not an issue",
+                {"messageId": True, "message": "  ", "severity": "warning"},
+                {"messageId": 2, "code": "X"},
+            ],
+            "summary": {"messagesAccepted": "many"},
+        }
+    )
+    feed_issue, message_issue = report.issues
+    assert feed_issue.message_id is None and feed_issue.severity == "WARNING"
+    assert feed_issue.message == "(no message)" and not feed_issue.is_error
+    assert message_issue.severity == "ERROR" and message_issue.text == "[X] (no message)"
+    assert report.summary.messages_accepted == 0
+    assert not report.whole_feed_failed  # the feed's own issue is only a warning
+    assert not report.results([2])[2].accepted
+    with pytest.raises(listings.FeedReportError):
+        listings.parse_report(b"\xff\xfe")
+
+
 @pytest.mark.parametrize("content", [b"not json", b"[]", b'{"issues": []}'])
 def test_unreadable_reports_are_refused(content):
     with pytest.raises(ValueError):
