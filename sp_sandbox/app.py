@@ -21,9 +21,10 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from . import data, finances, render
+from .feeds import process_feed
 from .recorder import RECORDER, Exchange
-from .scenario import format_time, parse_time
-from .state import OrderView, view_at
+from .timeline import OrderView, view_at
+from .values import format_time, parse_time
 
 _logger = logging.getLogger(__name__)
 
@@ -1138,8 +1139,6 @@ class SandboxApp:
         return result
 
     def _process_feed(self, feed):
-        from .feeds import process_feed
-
         document = self.state.documents.get(feed["input"], {})
         report, fatal = process_feed(feed, document, self.state)
         raw = json.dumps(report, ensure_ascii=False).encode()

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from . import data
-from .scenario import format_time, money, parse_time
+from .values import format_time, money, parse_time
 
 # name pools per country: (given names, family names); Unicode on purpose
 NAMES = {
