@@ -62,14 +62,7 @@ class SellerState:
                     "marketplaceIds": entry.get("marketplaceIds"),
                 }
             for record in self._records.values():
-                for item in record["items"]:
-                    if item["sku"] and item["sku"] not in self.listings:
-                        self.listings[item["sku"]] = {
-                            "quantity": 0,
-                            "asin": item["asin"],
-                            "title": item["title"],
-                            "marketplaceIds": [record["marketplace"]["id"]],
-                        }
+                self._list_skus(record)
             self._calls = Counter()
             self._responses = Counter()
             self._throttled = 0
@@ -164,15 +157,19 @@ class SellerState:
             raw.setdefault("createdTime", format_time(now))
             record = normalize_order(raw, self.marketplaces, now)
             self._records[record["orderId"]] = record
-            for item in record["items"]:
-                if item["sku"] and item["sku"] not in self.listings:
-                    self.listings[item["sku"]] = {
-                        "quantity": 0,
-                        "asin": item["asin"],
-                        "title": item["title"],
-                        "marketplaceIds": [record["marketplace"]["id"]],
-                    }
+            self._list_skus(record)
             return record["orderId"]
+
+    def _list_skus(self, record):
+        """An order's SKUs the seller has no listing for get one, with no stock."""
+        for item in record["items"]:
+            if item["sku"] and item["sku"] not in self.listings:
+                self.listings[item["sku"]] = {
+                    "quantity": 0,
+                    "asin": item["asin"],
+                    "title": item["title"],
+                    "marketplaceIds": [record["marketplace"]["id"]],
+                }
 
     def add_raw_order(self, body, when=None):
         """Serve ``body`` verbatim as an order (malformed or unusual input for the client).
