@@ -24,7 +24,8 @@ import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
-from .scenario import format_time, money
+from .timeline import derive_status, view_at
+from .values import format_time, money, parse_time
 
 COMMISSION_RATE = Decimal("0.15")
 REFUND_ADMIN_RATE = Decimal("0.20")
@@ -74,8 +75,6 @@ def period_of(state, when):
 
 def shipped_time(record, now):
     """When the order became fully SHIPPED (None when it is not, at ``now``)."""
-    from .state import derive_status, view_at
-
     current = view_at(record, now)
     if current is None or derive_status(current) != "SHIPPED":
         return None
@@ -256,8 +255,6 @@ def ads_event(ad, number):
 
 def build_groups(state, now):
     """{group id: group} of everything posted until ``now`` (sorted by start)."""
-    from .state import view_at
-
     groups = {}
 
     def post(marketplace, when, list_name, event, total, fees):
@@ -345,8 +342,6 @@ def render_events(rows):
 
 
 def normalize_ad(raw, marketplaces, now):
-    from .scenario import parse_time
-
     key = raw.get("marketplaceId") or raw.get("marketplace")
     marketplace = marketplaces.get(key) or next(
         (m for m in marketplaces.values() if m.get("code") == key), None

@@ -1,10 +1,11 @@
 """Seeded generator of realistic scenario orders (see ``Scenario.generate``)."""
 
+import random
 from datetime import timedelta
 from decimal import Decimal
 
 from . import data
-from .scenario import format_time, money, parse_time
+from .values import format_time, money, parse_time
 
 # name pools per country: (given names, family names); Unicode on purpose
 NAMES = {
@@ -310,8 +311,6 @@ def _finances(orders, mps, start, days, seed):
     """Refunds of some shipped orders and weekly advertising charges per marketplace.
 
     A random generator of its own, so that the orders stay what they were for a seed."""
-    import random
-
     rng = random.Random(f"finances-{seed}")
     for order in orders:
         shipped = [e["time"] for e in order["events"] if e["status"] == "SHIPPED"]

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from . import data
-from .scenario import format_time, money
+from .values import format_time, money
 
 
 def _money(amount, currency):

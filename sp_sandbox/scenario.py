@@ -8,44 +8,12 @@ The JSON format is documented in ``README.md``. ``Scenario`` holds plain JSON-co
 import copy
 import json
 import random
-from datetime import datetime, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 
 from . import data
-
-UTC = timezone.utc
-
-
-def parse_time(value):
-    """ISO 8601 -> aware UTC datetime. Raises ValueError."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"not an ISO 8601 date: {value!r}")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_time(value):
-    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def money(value, currency):
-    return Decimal(str(value)).quantize(data.quantum(currency), ROUND_HALF_UP)
-
-
-def tax_of(amount, rate, included, currency):
-    """Tax contained in ``amount`` (prices include tax) or charged on top of it."""
-    if not amount:
-        return money(0, currency)
-    if included:
-        return money(amount * rate / (1 + rate), currency)
-    return money(amount * rate, currency)
+from .generator import generate
+from .values import UTC, format_time, money, parse_time, tax_of
 
 
 class Scenario:
@@ -121,8 +89,6 @@ class Scenario:
         on the scenario starts; orders are created over the ``days`` before it, and some events
         (new orders, FBA shipments, cancellations) lie after it.
         """
-        from .generator import generate
-
         if start is None:
             start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         start = parse_time(start)

@@ -52,15 +52,15 @@ class SandboxServer:
     # --- configuration ------------------------------------------------------
     def set_credentials(self, client_id=None, client_secret=None, refresh_token=None):
         """Credentials LWA accepts; None accepts anything."""
-        self.app.set_credentials(client_id, client_secret, refresh_token)
+        self.app.auth.set_credentials(client_id, client_secret, refresh_token)
 
     @property
     def access_token_ttl(self):
-        return self.app.access_token_ttl
+        return self.app.auth.access_token_ttl
 
     @access_token_ttl.setter
     def access_token_ttl(self, seconds):
-        self.app.access_token_ttl = seconds
+        self.app.auth.access_token_ttl = seconds
 
     # --- lifecycle ----------------------------------------------------------
     def start(self):

@@ -12,75 +12,12 @@ import threading
 import time
 import types
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from . import data, finances
-from .scenario import format_time, normalize_order, parse_time
-
-UTC = timezone.utc
-
-
-class OrderView:
-    """One order as seen at a given time."""
-
-    __slots__ = ("record", "status", "last_updated", "shipped", "cancelled", "packages")
-
-    def __init__(self, record, status, last_updated, shipped, cancelled, packages):
-        self.record = record
-        self.status = status
-        self.last_updated = last_updated
-        self.shipped = shipped
-        self.cancelled = cancelled
-        self.packages = packages
-
-    @property
-    def order_id(self):
-        return self.record["orderId"]
-
-    def unshipped(self, item_id):
-        item = next(i for i in self.record["items"] if i["orderItemId"] == item_id)
-        return item["quantity"] - self.shipped[item_id] - self.cancelled[item_id]
-
-
-def view_at(record, when):
-    if record["createdTime"] > when:
-        return None
-    items = {i["orderItemId"]: i["quantity"] for i in record["items"]}
-    shipped = dict.fromkeys(items, 0)
-    cancelled = dict.fromkeys(items, 0)
-    status = None
-    last = record["createdTime"]
-    for event_time, kind, payload in record["events"]:
-        if event_time > when:
-            break
-        last = max(last, event_time)
-        if kind == "status":
-            status = payload
-            if payload == "SHIPPED":
-                for item_id, qty in items.items():
-                    shipped[item_id] = qty - cancelled[item_id]
-            elif payload == "CANCELLED":
-                for item_id, qty in items.items():
-                    cancelled[item_id] = qty - shipped[item_id]
-        elif kind == "ship":
-            shipped[payload[0]] += payload[1]
-        elif kind == "cancel":
-            cancelled[payload[0]] += payload[1]
-    packages = [p for p in record["packages"] if p["time"] <= when]
-    return OrderView(record, status or "PENDING", last, shipped, cancelled, packages)
-
-
-def derive_status(view):
-    total = sum(i["quantity"] for i in view.record["items"])
-    shipped = sum(view.shipped.values())
-    cancelled = sum(view.cancelled.values())
-    if cancelled >= total:
-        return "CANCELLED"
-    if shipped + cancelled >= total:
-        return "SHIPPED"
-    if shipped:
-        return "PARTIALLY_SHIPPED"
-    return view.status
+from .scenario import normalize_order
+from .timeline import derive_status, view_at
+from .values import UTC, format_time, parse_time
 
 
 class SellerState:
@@ -125,14 +62,7 @@ class SellerState:
                     "marketplaceIds": entry.get("marketplaceIds"),
                 }
             for record in self._records.values():
-                for item in record["items"]:
-                    if item["sku"] and item["sku"] not in self.listings:
-                        self.listings[item["sku"]] = {
-                            "quantity": 0,
-                            "asin": item["asin"],
-                            "title": item["title"],
-                            "marketplaceIds": [record["marketplace"]["id"]],
-                        }
+                self._list_skus(record)
             self._calls = Counter()
             self._responses = Counter()
             self._throttled = 0
@@ -227,15 +157,19 @@ class SellerState:
             raw.setdefault("createdTime", format_time(now))
             record = normalize_order(raw, self.marketplaces, now)
             self._records[record["orderId"]] = record
-            for item in record["items"]:
-                if item["sku"] and item["sku"] not in self.listings:
-                    self.listings[item["sku"]] = {
-                        "quantity": 0,
-                        "asin": item["asin"],
-                        "title": item["title"],
-                        "marketplaceIds": [record["marketplace"]["id"]],
-                    }
+            self._list_skus(record)
             return record["orderId"]
+
+    def _list_skus(self, record):
+        """An order's SKUs the seller has no listing for get one, with no stock."""
+        for item in record["items"]:
+            if item["sku"] and item["sku"] not in self.listings:
+                self.listings[item["sku"]] = {
+                    "quantity": 0,
+                    "asin": item["asin"],
+                    "title": item["title"],
+                    "marketplaceIds": [record["marketplace"]["id"]],
+                }
 
     def add_raw_order(self, body, when=None):
         """Serve ``body`` verbatim as an order (malformed or unusual input for the client).
@@ -417,7 +351,3 @@ class SellerState:
                 "feeds": len(self.feeds),
                 "stats": self.stats,
             }
-
-
-def parse_iso(value):
-    return parse_time(value)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import httpx
 import pytest
 
 from sp_sandbox import SandboxServer, Scenario
@@ -64,6 +65,36 @@ def test_pagination_is_stable_and_pinned(sandbox, sandbox_http):
         seen |= {o["orderId"] for o in page["orders"]}
         token = page.get("pagination", {}).get("nextToken")
     assert seen == {o["orderId"] for o in orders}
+
+
+def test_page_tokens_answer_only_where_they_were_issued(sandbox, sandbox_http):
+    """A page token is refused by another operation, for another order, by another server."""
+    first = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 1})
+    token = first.json()["pagination"]["nextToken"]
+    mps = ",".join(sandbox.state.marketplaces)
+    other_operation = sandbox_http.get(
+        "/orders/v0/orders", params={"NextToken": token, "MarketplaceIds": mps}
+    )
+    assert other_operation.status_code == 400 and error_code(other_operation) == "InvalidInput"
+    state = sandbox.state
+    paged = [i for i, r in state.orders.items() if len(r["items"]) > state.items_page_size]
+    multi = next(i for i in paged if state.view(i))
+    other = next(i for i in state.orders if i != multi and state.view(i))
+    items = sandbox_http.get(f"/orders/v0/orders/{multi}/orderItems").json()["payload"]
+    other_order = sandbox_http.get(
+        f"/orders/v0/orders/{other}/orderItems", params={"NextToken": items["NextToken"]}
+    )
+    assert other_order.status_code == 400 and error_code(other_order) == "InvalidInput"
+    assert "another order" in other_order.json()["errors"][0]["details"]
+    with SandboxServer(sandbox.scenario, port=0, speed=1000.0) as second:
+        form = {"grant_type": "refresh_token", "refresh_token": "r", "client_id": "c"}
+        access = httpx.post(second.lwa_url, data={**form, "client_secret": "s"}).json()
+        other_server = httpx.get(
+            second.url + SEARCH,
+            params={"paginationToken": token},
+            headers={"x-amz-access-token": access["access_token"]},
+        )
+    assert other_server.status_code == 400 and error_code(other_server) == "InvalidInput"
 
 
 def test_window_rules(sandbox, sandbox_http):

@@ -1,0 +1,12 @@
+"""The SP-API operations of the sandbox, one module per API (see ``common.Operation``)."""
+
+from . import feeds, finances, orders, sellers, shipping, tokens
+
+OPERATIONS = (
+    sellers.ROUTES
+    + orders.ROUTES
+    + shipping.ROUTES
+    + tokens.ROUTES
+    + feeds.ROUTES
+    + finances.ROUTES
+)

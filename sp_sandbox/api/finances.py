@@ -1,0 +1,83 @@
+"""Finances API v0: financial event groups and their events (derived in ``sp_sandbox.finances``).
+
+Both lists page by offset; the token pins the window, the page size and, for events, the group.
+"""
+
+from .. import finances
+from ..values import format_time
+from .common import Operation, int_arg, invalid, latest_allowed, time_arg
+from .pagination import cut
+
+FINANCES = "financesV0"
+GROUP_WINDOW = ("FinancialEventGroupStartedAfter", "FinancialEventGroupStartedBefore")
+
+
+def _posted_window(state, request, after_name, before_name):
+    limit = latest_allowed(state)
+    after, before = time_arg(request, after_name), time_arg(request, before_name)
+    for name, value in ((after_name, after), (before_name, before)):
+        if value is not None and value > limit:
+            raise invalid(
+                f"{name} must be more than two minutes before the time of the request.",
+                f"Latest allowed: {format_time(limit)}.",
+            )
+    if after is not None and before is not None and before <= after:
+        raise invalid(f"{before_name} must be after {after_name}.")
+    return after, before
+
+
+def _within(when, query):
+    return (query["after"] is None or when >= query["after"]) and (
+        query["before"] is None or when < query["before"]
+    )
+
+
+def list_financial_event_groups(app, request, elements):
+    query = app.pages.resume(request, "NextToken", "groups")
+    if query is None:
+        after, before = _posted_window(
+            app.state,
+            request,
+            "FinancialEventGroupStartedAfter",
+            "FinancialEventGroupStartedBefore",
+        )
+        size = int_arg(request, "MaxResultsPerPage", 1, 100, 10)
+        query = {"after": after, "before": before, "offset": 0, "size": size}
+    groups = [g for g in app.state.finance_groups().values() if _within(g["start"], query)]
+    page, more = cut(groups, query["size"], query["offset"])
+    payload = {"FinancialEventGroupList": [finances.render_group(g) for g in page]}
+    if more:
+        next_offset = query["offset"] + query["size"]
+        payload["NextToken"] = app.pages.issue("groups", **{**query, "offset": next_offset})
+    return 200, {"payload": payload}
+
+
+def list_financial_events_by_group_id(app, request, elements, group_id):
+    query = app.pages.resume(request, "NextToken", "events", group=group_id)
+    if query is None:
+        after, before = _posted_window(app.state, request, "PostedAfter", "PostedBefore")
+        if before is not None and after is None:
+            raise invalid("PostedAfter is required when PostedBefore is set.")
+        size = int_arg(request, "MaxResultsPerPage", 1, 100, 100)
+        query = {"group": group_id, "after": after, "before": before, "offset": 0, "size": size}
+    group = app.state.finance_groups().get(group_id)
+    rows = [row for row in (group["events"] if group else []) if _within(row[0], query)]
+    page, more = cut(rows, query["size"], query["offset"])
+    payload = {"FinancialEvents": finances.render_events(page)}
+    if more:
+        next_offset = query["offset"] + query["size"]
+        payload["NextToken"] = app.pages.issue("events", **{**query, "offset": next_offset})
+    return 200, {"payload": payload}
+
+
+_GROUPS = "/finances/v0/financialEventGroups"
+ROUTES = [
+    Operation(_GROUPS, "GET", FINANCES, "listFinancialEventGroups", list_financial_event_groups),
+    Operation(
+        f"{_GROUPS}/<group_id>/financialEvents",
+        "GET",
+        FINANCES,
+        "listFinancialEventsByGroupId",
+        list_financial_events_by_group_id,
+    ),
+]
