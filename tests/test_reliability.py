@@ -1,5 +1,5 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The short version of the reliability campaigns (issue 8), in-process through the sandbox:
+"""The short version of the reliability campaigns, in-process through the sandbox:
 the bad-input corpus, security (credentials, logs, multi-company) and faults in miniature.
 The long, multi-process campaigns are ``scripts/campaign``."""
 
