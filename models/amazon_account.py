@@ -189,6 +189,33 @@ class AmazonAccount(models.Model):
     sync_run_count = fields.Integer(compute="_compute_amazon_counts")
     sale_order_count = fields.Integer(compute="_compute_amazon_counts")
 
+    # --- Accounting: payouts, fees and settlements --------------------------------------------
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Payout Journal",
+        domain="[('type', '=', 'bank'), ('company_id', '=', company_id)]",
+        tracking=True,
+        help="Bank journal of Amazon's payouts. Defaults to the company's \"Amazon Payments\" "
+        "journal (created with the first account once the company has a chart of accounts).",
+    )
+    fee_product_id = fields.Many2one(
+        "product.product",
+        string="Default Fee Product",
+        default=lambda self: self._default_amazon_product("product_amazon_fees"),
+        help="Product of the fee bill lines whose Amazon fee type has no mapping.",
+    )
+    fee_mapping_ids = fields.One2many(
+        "amazon.fee.mapping", "amazon_account_id", string="Fee Mappings", copy=True
+    )
+    settlement_ids = fields.One2many("amazon.settlement", "account_id", string="Settlements")
+    settlement_count = fields.Integer(compute="_compute_amazon_counts")
+    settlement_lookback_days = fields.Integer(
+        string="Settlement Look-back (days)",
+        default=90,
+        help="Settlement groups opened in the last N days are read on each import; the ones "
+        "already imported are skipped.",
+    )
+
     # --- Constraints --------------------------------------------------------------------------
     @api.constrains("sp_api_endpoint", "lwa_endpoint")
     def _check_endpoints(self):
@@ -423,17 +450,7 @@ class AmazonAccount(models.Model):
     # --- Synchronizations: buttons, scheduled actions and entry points -----------------------
     def action_sync_orders(self):
         """Synchronize the orders of the accounts in ``self`` now (button and RPC)."""
-        totals, messages = self._amazon_run_now("_sync_orders")
-        message = _(
-            "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s failed.",
-            created=totals["created"],
-            updated=totals["updated"],
-            cancelled=totals["cancelled"],
-            failed=totals["failed"],
-        )
-        return self._amazon_run_notification(
-            _("Amazon orders synchronized"), message, totals, messages
-        )
+        return self._amazon_run_now("_sync_orders", "orders", _("Amazon orders synchronized"))
 
     @api.model
     def _cron_sync_orders(self):
@@ -461,17 +478,8 @@ class AmazonAccount(models.Model):
 
     def action_sync_pickings(self):
         """Send the pending shipment confirmations of these accounts to Amazon now."""
-        totals, messages = self._amazon_run_now("_sync_pickings")
-        message = _(
-            "%(synced)s shipment(s) confirmed, %(known)s already known to Amazon, %(failed)s "
-            "failed, %(waiting)s waiting for Amazon's answer.",
-            synced=totals["created"],
-            known=totals["updated"],
-            failed=totals["failed"],
-            waiting=totals["skipped"],
-        )
-        return self._amazon_run_notification(
-            _("Amazon deliveries synchronized"), message, totals, messages
+        return self._amazon_run_now(
+            "_sync_pickings", "pickings", _("Amazon deliveries synchronized")
         )
 
     @api.model

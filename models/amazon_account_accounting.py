@@ -5,7 +5,7 @@ import (the settlements themselves are made by ``amazon.settlement``)."""
 import logging
 from collections import Counter
 
-from odoo import _, api, fields, models
+from odoo import _, api, models
 from odoo.exceptions import UserError
 
 _logger = logging.getLogger(__name__)
@@ -14,39 +14,15 @@ _logger = logging.getLogger(__name__)
 class AmazonAccount(models.Model):
     _inherit = "amazon.account"
 
-    journal_id = fields.Many2one(
-        "account.journal",
-        string="Payout Journal",
-        domain="[('type', '=', 'bank'), ('company_id', '=', company_id)]",
-        tracking=True,
-        help="Bank journal of Amazon's payouts. Defaults to the company's \"Amazon Payments\" "
-        "journal (created with the first account once the company has a chart of accounts).",
-    )
-    fee_product_id = fields.Many2one(
-        "product.product",
-        string="Default Fee Product",
-        default=lambda self: self._default_amazon_product("product_amazon_fees"),
-        help="Product of the fee bill lines whose Amazon fee type has no mapping.",
-    )
-    fee_mapping_ids = fields.One2many(
-        "amazon.fee.mapping", "amazon_account_id", string="Fee Mappings", copy=True
-    )
-    settlement_ids = fields.One2many("amazon.settlement", "account_id", string="Settlements")
-    settlement_count = fields.Integer(compute="_compute_amazon_counts")
-    settlement_lookback_days = fields.Integer(
-        string="Settlement Look-back (days)",
-        default=90,
-        help="Settlement groups opened in the last N days are read on each import; the ones "
-        "already imported are skipped.",
-    )
-
     def action_import_settlements(self):
         self.check_access_rights("write")
         self.check_access_rule("write")
         imported = self.env["amazon.settlement"]
         for account in self:
             imported |= account._import_settlements()
-        message = _("%(count)s settlement(s) imported.", count=len(imported))
+        message = self.env["amazon.sync.run"]._amazon_describe(
+            "settlements", {"created": len(imported)}
+        )
         return self._amazon_run_notification(_("Amazon settlements"), message, Counter(), [])
 
     @api.model

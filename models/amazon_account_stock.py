@@ -23,16 +23,7 @@ class AmazonAccount(models.Model):
 
     def action_sync_stock(self):
         """Push the FBM quantities of the accounts in ``self`` now (button and RPC)."""
-        totals, messages = self._amazon_run_now("_sync_stock")
-        message = _(
-            "%(sent)s quantities sent, %(synced)s confirmed by Amazon, %(failed)s failed.",
-            sent=totals["created"],
-            synced=totals["updated"],
-            failed=totals["failed"],
-        )
-        return self._amazon_run_notification(
-            _("Amazon stock synchronized"), message, totals, messages
-        )
+        return self._amazon_run_now("_sync_stock", "stock", _("Amazon stock synchronized"))
 
     @api.model
     def _cron_sync_stock(self):

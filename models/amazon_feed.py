@@ -12,12 +12,11 @@ class AmazonFeed(models.Model):
     report is read."""
 
     _name = "amazon.feed"
+    _inherit = ["amazon.account.owned"]
     _description = "Amazon Stock Feed"
     _order = "id desc"
     _rec_name = "feed_ref"
 
-    account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
-    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     marketplace_id = fields.Many2one("amazon.marketplace", required=True, ondelete="restrict")
     feed_ref = fields.Char(string="Amazon Feed ID", required=True, readonly=True, index=True)
     document_ref = fields.Char(string="Feed Document ID", readonly=True)

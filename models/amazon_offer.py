@@ -7,12 +7,11 @@ from .const import AMAZON_CHANNELS, amazon_channel
 
 class AmazonOffer(models.Model):
     _name = "amazon.offer"
+    _inherit = ["amazon.account.owned"]
     _description = "Amazon Offer"
     _order = "sku"
     _rec_name = "sku"
 
-    account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
-    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     marketplace_id = fields.Many2one("amazon.marketplace", required=True, ondelete="restrict")
     sku = fields.Char(string="SKU", required=True, help="The seller's SKU of the offer on Amazon.")
     asin = fields.Char(string="ASIN")

@@ -135,33 +135,43 @@ class AmazonSyncRun(models.Model):
     )
     def _compute_summary(self):
         for run in self:
-            counts = {
-                "created": run.created_count,
-                "updated": run.updated_count,
-                "cancelled": run.cancelled_count,
-                "failed": run.failed_count,
-                "skipped": run.skipped_count,
-            }
-            if run.kind == "pickings":
-                run.summary = _(
-                    "%(created)s confirmed, %(updated)s already known to Amazon, %(failed)s "
-                    "refused, %(skipped)s answer lost (sent again)",
-                    **counts,
-                )
-            elif run.kind == "stock":
-                run.summary = _(
-                    "%(created)s quantities sent, %(updated)s confirmed by Amazon, %(failed)s "
-                    "refused",
-                    **counts,
-                )
-            elif run.kind == "settlements":
-                run.summary = _("%(created)s settlements imported", **counts)
-            else:
-                run.summary = _(
-                    "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, "
-                    "%(failed)s failed, %(skipped)s not ready",
-                    **counts,
-                )
+            run.summary = self._amazon_describe(
+                run.kind,
+                {
+                    "created": run.created_count,
+                    "updated": run.updated_count,
+                    "cancelled": run.cancelled_count,
+                    "failed": run.failed_count,
+                    "skipped": run.skipped_count,
+                },
+            )
+
+    @api.model
+    def _amazon_describe(self, kind, counts):
+        """What a run of ``kind`` did, in the words of its kind (``counts``: outcome key
+        -> number, e.g. a SyncOutcome's counts)."""
+        counts = {
+            key: counts.get(key, 0)
+            for key in ("created", "updated", "cancelled", "failed", "skipped")
+        }
+        if kind == "pickings":
+            return _(
+                "%(created)s shipment(s) confirmed, %(updated)s already known to Amazon, "
+                "%(failed)s refused, %(skipped)s answer lost (sent again).",
+                **counts,
+            )
+        if kind == "stock":
+            return _(
+                "%(created)s quantities sent, %(updated)s confirmed by Amazon, %(failed)s refused.",
+                **counts,
+            )
+        if kind == "settlements":
+            return _("%(created)s settlement(s) imported.", **counts)
+        return _(
+            "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s "
+            "failed, %(skipped)s not ready.",
+            **counts,
+        )
 
     def _amazon_finish(self, outcome):
         """Write what the run did (``outcome``: SyncOutcome) on the run record."""
@@ -283,9 +293,9 @@ class AmazonAccount(models.Model):
         run._amazon_finish(outcome)
         self._amazon_commit()
 
-    def _amazon_run_now(self, method):
-        """Run one sync (``method``, e.g. ``"_sync_orders"``) of each account in ``self``
-        for a user who may edit them; returns the summed counts and the run errors."""
+    def _amazon_run_now(self, method, kind, title):
+        """Run one sync of ``kind`` (``method``, e.g. ``"_sync_orders"``) of each account in
+        ``self`` for a user who may edit them; returns the notification the button shows."""
         self.check_access_rights("write")
         self.check_access_rule("write")
         totals, messages = Counter(), []
@@ -293,7 +303,8 @@ class AmazonAccount(models.Model):
             outcome = getattr(account, method)(trigger="manual")
             totals.update(outcome.counts)
             messages += outcome.errors
-        return totals, messages
+        message = self.env["amazon.sync.run"]._amazon_describe(kind, totals)
+        return self._amazon_run_notification(title, message, totals, messages)
 
     def _amazon_run_notification(self, title, message, totals, messages):
         """The notification a sync button shows: what happened, and what went wrong."""
