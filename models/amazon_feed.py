@@ -1,5 +1,10 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, fields, models
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+from ..amazon_sp import const
+from ..amazon_sp import listings as amazon_listings
 
 
 class AmazonFeed(models.Model):
@@ -7,12 +12,11 @@ class AmazonFeed(models.Model):
     report is read."""
 
     _name = "amazon.feed"
+    _inherit = ["amazon.account.owned"]
     _description = "Amazon Stock Feed"
     _order = "id desc"
     _rec_name = "feed_ref"
 
-    account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
-    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     marketplace_id = fields.Many2one("amazon.marketplace", required=True, ondelete="restrict")
     feed_ref = fields.Char(string="Amazon Feed ID", required=True, readonly=True, index=True)
     document_ref = fields.Char(string="Feed Document ID", readonly=True)
@@ -60,3 +64,94 @@ class AmazonFeed(models.Model):
                 outcome.counts["updated"] += 1
         self.write({"state": "error" if error else "done", "error": error or False})
         return failed
+
+    # --- Sending and reading back ----------------------------------------------------------
+    @api.model
+    def _amazon_submit(self, account, client, marketplace, offers, quantities, outcome):
+        """Send one JSON_LISTINGS_FEED setting the quantity of ``offers`` (of one
+        ``marketplace``) to ``quantities[offer]``; the offers wait for its report."""
+        feed = amazon_listings.build_availability_feed(
+            account.seller_id, [(offer.sku, quantities[offer]) for offer in offers]
+        )
+        content_type = const.LISTINGS_FEED_CONTENT_TYPE
+        document_id, url = client.create_feed_document(content_type)
+        client.upload_feed_document(url, amazon_listings.encode_feed(feed), content_type)
+        feed_id = client.create_feed(const.LISTINGS_FEED_TYPE, [marketplace.api_ref], document_id)
+        record = self.create(
+            {
+                "account_id": account.id,
+                "marketplace_id": marketplace.id,
+                "feed_ref": feed_id,
+                "document_ref": document_id,
+                "message_map": {
+                    str(index): offer.id for index, offer in enumerate(offers, start=1)
+                },
+            }
+        )
+        now = fields.Datetime.now()
+        for offer in offers:
+            offer.write(
+                {
+                    "stock_last_qty": quantities[offer],
+                    "stock_last_push": now,
+                    "stock_sync_state": "pending",
+                    "stock_sync_message": False,
+                    "stock_feed_id": record.id,
+                }
+            )
+        outcome.counts["created"] += len(offers)
+        account._amazon_commit()
+        return record
+
+    @api.model
+    def _amazon_check_reports(self, account, client, outcome):
+        """Apply the processing reports of the feeds of ``account`` Amazon has finished;
+        returns the offers that failed."""
+        failed = self.env["amazon.offer"]
+        feeds = self.search(
+            [("account_id", "=", account.id), ("state", "=", "submitted")], order="id"
+        )
+        stale_before = fields.Datetime.now() - timedelta(hours=const.FEED_STALE_HOURS)
+        for feed in feeds:
+            status = client.get_feed(feed.feed_ref)
+            processing = status.get("processingStatus")
+            feed.amazon_status = processing
+            if processing in const.FEED_STATUSES_PENDING:
+                if feed.create_date > stale_before:
+                    continue
+                # A feed stuck on Amazon's side would keep its offers Pending, and out
+                # of every later push, for ever: give it up and send them again.
+                error = _(
+                    "Amazon had not processed the feed after %(hours)s hours (%(status)s); "
+                    "the quantity is sent again.",
+                    hours=const.FEED_STALE_HOURS,
+                    status=processing,
+                )
+                feed._amazon_apply_results({}, error, outcome).action_amazon_push_stock_again()
+            else:
+                results, error = feed._amazon_read_report(client, status)
+                failed |= feed._amazon_apply_results(results, error, outcome)
+            account._amazon_commit()
+        return failed
+
+    def _amazon_read_report(self, client, status):
+        """``(results, error)`` of a feed Amazon finished (``status``: its getFeed)."""
+        self.ensure_one()
+        processing = status.get("processingStatus")
+        document_ref = status.get("resultFeedDocumentId")
+        if processing == const.FEED_STATUS_CANCELLED:
+            return {}, _("The feed was cancelled on Amazon; the quantity was not updated.")
+        if not document_ref:
+            return {}, _(
+                "Amazon finished the feed (%(status)s) without a processing report.",
+                status=processing,
+            )
+        document = client.get_feed_document(document_ref)
+        try:
+            report = amazon_listings.decode_report(client.download_feed_document(document))
+        except ValueError as exc:
+            return {}, _("Amazon's processing report cannot be read: %(error)s", error=str(exc))
+        self.result_document_ref = document_ref
+        return amazon_listings.read_processing_report(
+            report, [int(key) for key in self.message_map or {}], processing
+        ), None

@@ -9,12 +9,11 @@ class AmazonOrderFailure(models.Model):
     """
 
     _name = "amazon.order.failure"
+    _inherit = ["amazon.account.owned"]
     _description = "Amazon Order Sync Failure"
     _order = "last_attempt desc, id desc"
     _rec_name = "order_ref"
 
-    account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
-    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
     order_ref = fields.Char(string="Amazon Order Reference", required=True, index=True)
     error = fields.Text(required=True)
     attempts = fields.Integer(default=1)

@@ -1,5 +1,6 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+from datetime import timedelta
 from decimal import Decimal
 
 from odoo import Command, _, api, fields, models
@@ -88,6 +89,31 @@ class AmazonSettlement(models.Model):
                 settlement.name = settlement.group_ref
 
     # --- Import -----------------------------------------------------------------------------
+    @api.model
+    def _amazon_import(self, account, client, outcome):
+        """Import the closed financial event groups of ``account`` opened in its look-back
+        period and not imported yet; one savepoint (and commit) each.
+
+        :return: the settlements created
+        """
+        since = fields.Datetime.now() - timedelta(days=max(account.settlement_lookback_days, 1))
+        groups = client.list_financial_event_groups(started_after=since)
+        known = set(
+            self.search(
+                [("account_id", "=", account.id), ("group_ref", "in", [g.group_id for g in groups])]
+            ).mapped("group_ref")
+        )
+        created = self
+        for group in groups:
+            if not group.is_closed or group.group_id in known:
+                continue
+            events = client.list_financial_events_by_group_id(group.group_id)
+            with self.env.cr.savepoint():
+                created |= self._amazon_create_from_group(account, group, events)
+            outcome.counts["created"] += 1
+            account._amazon_commit()
+        return created
+
     @api.model
     def _amazon_create_from_group(self, account, group, events):
         """Create the settlement of a closed group and its fee bill.

@@ -1,8 +1,95 @@
-from odoo import fields, models
+# Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The run framework every synchronization of an account goes through: the account's
+lock, the ``amazon.sync.run`` record of the history, the SP-API session, the counts."""
+
+import logging
+import time
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..amazon_sp.errors import SpApiError
+
+_logger = logging.getLogger(__name__)
+
+# Advisory lock namespaces (first key of pg_try_advisory_lock) of the syncs of one account.
+SYNC_LOCK_KEYS = {
+    "orders": 0x414D5A01,
+    "pickings": 0x414D5A02,
+    "stock": 0x414D5A03,
+    "settlements": 0x414D5A04,
+}
+
+
+@dataclass
+class SyncOutcome:
+    """What one sync run did (returned by ``_sync_orders`` and the other flows)."""
+
+    counts: Counter = field(default_factory=Counter)
+    errors: list = field(default_factory=list)  # run-level errors (Amazon unreachable...)
+    failures: list = field(default_factory=list)  # "ref: reason" of the records that failed
+    seen_refs: set = field(default_factory=set)
+    api_calls: int = 0
+    throttled: int = 0
+    started: float = field(default_factory=time.monotonic)
+    caches: dict = field(default_factory=dict)  # countries and states, across pages
+
+
+class SyncRun:
+    """One synchronization of an account, as ``amazon.account._amazon_sync_run`` yields it.
+
+    ``account`` is the account as the sync uses it (see ``_amazon_sync_env``), ``outcome``
+    collects the counts, ``busy`` says that another run of the same kind holds the lock
+    (nothing else is done), ``record`` is the ``amazon.sync.run`` once started."""
+
+    def __init__(self, account, kind, trigger):
+        self.account = account
+        self.kind = kind
+        self.trigger = trigger
+        self.outcome = SyncOutcome()
+        self.busy = False
+        self.record = account.env["amazon.sync.run"]
+
+    def start(self):
+        """Record the run in the history (done on entry unless the flow defers it)."""
+        if not self.record:
+            self.record = self.account._amazon_start_run(self.kind, self.trigger)
+
+    @contextmanager
+    def api(self, connect=True, describe=None):
+        """The SP-API client of the run (None when ``connect`` is false).
+
+        An Amazon error, or an account not usable yet (UserError), ends the work inside
+        the block: the reason (``describe(error)`` if given) goes to ``outcome.errors``,
+        which the run record and the caller show, instead of escaping; the client's call
+        counts go to ``outcome``."""
+        outcome = self.outcome
+        client = None
+        try:
+            if connect:
+                client = self.account._get_sp_api_client()
+            yield client
+        except (SpApiError, UserError) as exc:
+            if describe:
+                error = describe(exc)
+            else:
+                error = exc.args[0] if isinstance(exc, UserError) else str(exc)
+            _logger.warning(
+                "Amazon account %s: %s sync interrupted: %s", self.account.id, self.kind, error
+            )
+            outcome.errors.append(error)
+        finally:
+            if client is not None:
+                outcome.api_calls = client.stats.calls
+                outcome.throttled = client.stats.throttled
+                client.close()
 
 
 class AmazonSyncRun(models.Model):
-    """One run of a synchronization (orders or pickings), for the sync history."""
+    """One run of a synchronization of an account, for the sync history."""
 
     _name = "amazon.sync.run"
     _description = "Amazon Synchronization Run"
@@ -11,7 +98,12 @@ class AmazonSyncRun(models.Model):
     account_id = fields.Many2one("amazon.account", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="account_id.company_id", store=True)
     kind = fields.Selection(
-        [("orders", "Orders"), ("pickings", "Pickings"), ("stock", "Stock")],
+        [
+            ("orders", "Orders"),
+            ("pickings", "Pickings"),
+            ("stock", "Stock"),
+            ("settlements", "Settlements"),
+        ],
         required=True,
         default="orders",
     )
@@ -27,11 +119,228 @@ class AmazonSyncRun(models.Model):
         default="running",
         required=True,
     )
+    # What the counters mean depends on the kind: ``summary`` says it in words.
     created_count = fields.Integer(string="Created")
     updated_count = fields.Integer(string="Updated")
     cancelled_count = fields.Integer(string="Cancelled")
     failed_count = fields.Integer(string="Failed")
-    skipped_count = fields.Integer(string="Left for Later")
+    skipped_count = fields.Integer(string="Skipped")
+    summary = fields.Char(string="Result", compute="_compute_summary")
     api_calls = fields.Integer(string="API Calls")
     throttled_count = fields.Integer(string="Throttled (429)")
     error_summary = fields.Text(string="Errors")
+
+    @api.depends(
+        "kind", "created_count", "updated_count", "cancelled_count", "failed_count", "skipped_count"
+    )
+    def _compute_summary(self):
+        for run in self:
+            run.summary = self._amazon_describe(
+                run.kind,
+                {
+                    "created": run.created_count,
+                    "updated": run.updated_count,
+                    "cancelled": run.cancelled_count,
+                    "failed": run.failed_count,
+                    "skipped": run.skipped_count,
+                },
+            )
+
+    @api.model
+    def _amazon_describe(self, kind, counts):
+        """What a run of ``kind`` did, in the words of its kind (``counts``: outcome key
+        -> number, e.g. a SyncOutcome's counts)."""
+        counts = {
+            key: counts.get(key, 0)
+            for key in ("created", "updated", "cancelled", "failed", "skipped")
+        }
+        if kind == "pickings":
+            return _(
+                "%(created)s shipment(s) confirmed, %(updated)s already known to Amazon, "
+                "%(failed)s refused, %(skipped)s answer lost (sent again).",
+                **counts,
+            )
+        if kind == "stock":
+            return _(
+                "%(created)s quantities sent, %(updated)s confirmed by Amazon, %(failed)s refused.",
+                **counts,
+            )
+        if kind == "settlements":
+            return _("%(created)s settlement(s) imported.", **counts)
+        return _(
+            "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s "
+            "failed, %(skipped)s not ready.",
+            **counts,
+        )
+
+    def _amazon_finish(self, outcome):
+        """Write what the run did (``outcome``: SyncOutcome) on the run record."""
+        counts = outcome.counts
+        self.write(
+            {
+                "state": "error" if outcome.errors else "done",
+                "duration": time.monotonic() - outcome.started,
+                "created_count": counts["created"],
+                "updated_count": counts["updated"],
+                "cancelled_count": counts["cancelled"],
+                "failed_count": counts["failed"],
+                "skipped_count": counts["skipped"],
+                "api_calls": outcome.api_calls,
+                "throttled_count": outcome.throttled,
+                "error_summary": "\n".join(outcome.errors + outcome.failures) or False,
+            }
+        )
+
+    @api.model
+    def _amazon_close_dead(self, account, kind):
+        """Runs of ``account`` still "running" while we hold its sync lock belong to a
+        process that died (killed, out of memory, restarted): say so in the history."""
+        dead = self.search(
+            [("account_id", "=", account.id), ("kind", "=", kind), ("state", "=", "running")]
+        )
+        if dead:
+            dead.write(
+                {
+                    "state": "error",
+                    "error_summary": _(
+                        "Interrupted: the Odoo process running this synchronization stopped "
+                        "(restart, crash or kill). The next run took over; nothing is lost."
+                    ),
+                }
+            )
+
+
+class AmazonAccount(models.Model):
+    _inherit = "amazon.account"
+
+    @contextmanager
+    def _amazon_sync_run(self, kind, trigger, start=True):
+        """Run one synchronization of ``kind`` of this account::
+
+            with account._amazon_sync_run("stock", trigger) as run:
+                if run.busy:
+                    return run.outcome
+                with run.api() as client:
+                    ...  # the work, on run.account with run.outcome
+
+        The account's lock of ``kind`` is held for the whole block (taken without
+        waiting: ``run.busy`` when another run holds it); the run record is created on
+        entry (or by ``run.start()`` when ``start`` is false) and finished on exit."""
+        self.ensure_one()
+        account = self._amazon_sync_env()
+        run = SyncRun(account, kind, trigger)
+        with account._amazon_sync_lock(kind) as locked:
+            if not locked:
+                _logger.info(
+                    "Amazon account %s: a %s sync is already running; this one exits.",
+                    account.id,
+                    kind,
+                )
+                run.outcome.counts["busy"] += 1
+                run.busy = True
+                yield run
+                return
+            if start:
+                run.start()
+            yield run
+            if run.record:
+                account._amazon_finish_run(run.record, run.outcome)
+
+    def _amazon_sync_env(self):
+        """The account as the sync uses it: superuser in the account's company, no
+        tracking noise, and the marker that keeps Amazon buyers from being e-mailed."""
+        return (
+            self.sudo()
+            .with_company(self.company_id)
+            .with_context(amazon_sync=True, tracking_disable=True, mail_create_nosubscribe=True)
+        )
+
+    @contextmanager
+    def _amazon_sync_lock(self, kind):
+        """Hold a PostgreSQL advisory lock on (kind, account) for the whole sync, taken
+        without waiting. It lives on a dedicated connection, so it survives the page
+        commits of the sync's own cursor, and dies with the process if that crashes.
+        Tests run in one transaction: there the lock is the transaction's."""
+        self.ensure_one()
+        key = (SYNC_LOCK_KEYS[kind], self.id)
+        if self._amazon_in_test_mode():
+            self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", key)
+            yield self.env.cr.fetchone()[0]
+            return
+        with self.env.registry.cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            locked = lock_cr.fetchone()[0]
+            lock_cr.commit()
+            try:
+                yield locked
+            finally:
+                if locked:
+                    lock_cr.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+    def _amazon_start_run(self, kind, trigger):
+        # The lock is ours from here on, but this transaction's snapshot may predate it
+        # (the cron searched the accounts, the button checked access): writing rows the
+        # previous lock holder updated since would fail to serialize. Start afresh.
+        self._amazon_commit()
+        self.env.invalidate_all()
+        Run = self.env["amazon.sync.run"]
+        Run._amazon_close_dead(self, kind)
+        run = Run.create({"account_id": self.id, "kind": kind, "trigger": trigger})
+        self._amazon_commit()
+        return run
+
+    def _amazon_finish_run(self, run, outcome):
+        run._amazon_finish(outcome)
+        self._amazon_commit()
+
+    def _amazon_run_now(self, method, kind, title):
+        """Run one sync of ``kind`` (``method``, e.g. ``"_sync_orders"``) of each account in
+        ``self`` for a user who may edit them; returns the notification the button shows."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        totals, messages = Counter(), []
+        for account in self:
+            outcome = getattr(account, method)(trigger="manual")
+            totals.update(outcome.counts)
+            messages += outcome.errors
+        message = self.env["amazon.sync.run"]._amazon_describe(kind, totals)
+        return self._amazon_run_notification(title, message, totals, messages)
+
+    def _amazon_run_notification(self, title, message, totals, messages):
+        """The notification a sync button shows: what happened, and what went wrong."""
+        if totals["busy"]:
+            message += " " + _("A synchronization was already running for this account.")
+        problems = bool(totals["failed"] or messages)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": "\n".join([message, *messages]),
+                "type": "warning" if problems else "success",
+                "sticky": problems,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    @api.model
+    def _amazon_cron(self, method, accounts=None):
+        """Run ``method`` (e.g. ``"_sync_orders"``) of every account (or of ``accounts``)
+        as the scheduled action does, unless the "Amazon Sync" setting is off."""
+        if not self._is_sync_enabled():
+            return
+        for account in self.sudo().search([]) if accounts is None else accounts:
+            getattr(account, method)(trigger="cron")
+
+    def _amazon_notify_salesperson(self, template, values, subject):
+        """E-mail the account's salesperson (a message on the account, so it stays in its
+        chatter too), rendering the QWeb ``template`` with ``values`` and the account."""
+        if not self.user_id:
+            return
+        self.message_post(
+            body=self.env["ir.qweb"]._render(template, {"account": self, **values}),
+            subject=subject,
+            partner_ids=self.user_id.partner_id.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )

@@ -28,17 +28,27 @@ class ResCompany(models.Model):
         help="The partner Amazon itself: vendor of the fee bills and payer of the payouts.",
     )
 
-    def _amazon_get_location(self):
-        """Return the company's shared "Amazon" stock location, creating it the first time."""
+    def _amazon_shared(self, fname, make):
+        """The company's shared Amazon record held in ``fname``, made the first time by
+        ``make(company)`` (the company as superuser); returned without superuser rights."""
         self.ensure_one()
         company = self.sudo()
-        if company.amazon_location_id:
-            return company.amazon_location_id.sudo(False)
-        warehouse = company.env["stock.warehouse"].search([("company_id", "=", self.id)], limit=1)
-        parent = warehouse.view_location_id or company.env.ref(
+        if not company[fname]:
+            company[fname] = make(company)
+        return company[fname].sudo(False)
+
+    def _amazon_get_location(self):
+        """Return the company's shared "Amazon" stock location, creating it the first time."""
+        return self._amazon_shared(
+            "amazon_location_id", lambda company: company._amazon_make_location()
+        )
+
+    def _amazon_make_location(self):
+        warehouse = self.env["stock.warehouse"].search([("company_id", "=", self.id)], limit=1)
+        parent = warehouse.view_location_id or self.env.ref(
             "stock.stock_location_locations", raise_if_not_found=False
         )
-        location = company.env["stock.location"].create(
+        return self.env["stock.location"].create(
             {
                 "name": _("Amazon"),
                 "usage": "internal",
@@ -46,28 +56,27 @@ class ResCompany(models.Model):
                 "company_id": self.id,
             }
         )
-        company.amazon_location_id = location
-        return location.sudo(False)
 
     def _amazon_get_team(self):
         """Return the company's shared "Amazon" sales team, creating it the first time."""
-        self.ensure_one()
-        company = self.sudo()
-        if company.amazon_team_id:
-            return company.amazon_team_id.sudo(False)
-        team = company.env["crm.team"].create({"name": _("Amazon"), "company_id": self.id})
-        company.amazon_team_id = team
-        return team.sudo(False)
+        return self._amazon_shared(
+            "amazon_team_id",
+            lambda company: company.env["crm.team"].create(
+                {"name": _("Amazon"), "company_id": company.id}
+            ),
+        )
 
     # --- Accounting ------------------------------------------------------------------------
     def _amazon_get_journal(self):
         """Return the company's "Amazon Payments" bank journal, creating it (with its own
-        outstanding receipts account) the first time. False while the company has no chart
+        outstanding receipts account) the first time. Empty while the company has no chart
         of accounts."""
-        self.ensure_one()
-        company = self.sudo()
-        if company.amazon_journal_id:
-            return company.amazon_journal_id.sudo(False)
+        return self._amazon_shared(
+            "amazon_journal_id", lambda company: company._amazon_make_journal()
+        )
+
+    def _amazon_make_journal(self):
+        company = self
         if not company.chart_template:
             return self.env["account.journal"]
         Account = company.env["account.account"]
@@ -99,23 +108,19 @@ class ResCompany(models.Model):
         (journal.inbound_payment_method_line_ids | journal.outbound_payment_method_line_ids).write(
             {"payment_account_id": outstanding.id}
         )
-        company.amazon_journal_id = journal
-        return journal.sudo(False)
+        return journal
 
     def _amazon_get_partner(self):
         """Return the company's "Amazon" partner (fee vendor, payout payer)."""
-        self.ensure_one()
-        company = self.sudo()
-        if company.amazon_partner_id:
-            return company.amazon_partner_id.sudo(False)
-        partner = company.env["res.partner"].create(
-            {
-                "name": "Amazon",
-                "is_company": True,
-                "company_id": self.id,
-                "supplier_rank": 1,
-                "customer_rank": 1,
-            }
+        return self._amazon_shared(
+            "amazon_partner_id",
+            lambda company: company.env["res.partner"].create(
+                {
+                    "name": "Amazon",
+                    "is_company": True,
+                    "company_id": company.id,
+                    "supplier_rank": 1,
+                    "customer_rank": 1,
+                }
+            ),
         )
-        company.amazon_partner_id = partner
-        return partner.sudo(False)

@@ -1,6 +1,8 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
+from .const import AMAZON_CHANNELS
+
 
 class SaleReport(models.Model):
     _inherit = "sale.report"
@@ -8,7 +10,7 @@ class SaleReport(models.Model):
     amazon_account_id = fields.Many2one("amazon.account", readonly=True)
     amazon_marketplace_id = fields.Many2one("amazon.marketplace", readonly=True)
     amazon_channel = fields.Selection(
-        [("fba", "Fulfilled by Amazon"), ("fbm", "Fulfilled by Merchant")],
+        AMAZON_CHANNELS,
         string="Fulfillment Channel",
         readonly=True,
     )

@@ -1,9 +1,11 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import float_compare, float_round
 
 from ..amazon_sp import carriers, const
+from ..amazon_sp import errors as amazon_errors
+from ..amazon_sp import shipments as amazon_shipments
 
 PICKING_CRON_XMLID = "sale_amazon_connector.ir_cron_sync_pickings"
 
@@ -220,6 +222,104 @@ class StockPicking(models.Model):
                 ),
                 subtype_xmlid="mail.mt_note",
             )
+
+    # --- Shipment confirmation (by the picking sync) ----------------------------------------
+    @api.model
+    def _amazon_pending(self, account, pickings=None):
+        """The done FBM deliveries of ``account`` (or of ``pickings``) whose shipment
+        Amazon does not know yet, oldest first."""
+        domain = [
+            ("amazon_sync_status", "=", "pending"),
+            ("state", "=", "done"),
+            ("sale_id.amazon_account_id", "=", account.id),
+        ]
+        if pickings is not None:
+            domain.append(("id", "in", pickings.ids))
+        return self.search(domain, order="date_done, id")
+
+    def _amazon_send_shipment(self, client, outcome):
+        """Confirm this delivery's shipment to Amazon (``confirmShipment``); returns the
+        outcome key: created (confirmed), updated (Amazon already knew it), failed,
+        skipped (answer lost: sent again later). Errors of the whole account
+        (authentication, throttling, Amazon unreachable) are raised."""
+        self.ensure_one()
+        order = self.sale_id
+        try:
+            items = self._amazon_shipment_items()
+            tracking = self._amazon_tracking_error()
+            if tracking:
+                raise UserError(tracking)
+            if not self.carrier_id:
+                raise UserError(_("The delivery has no carrier."))
+        except UserError as exc:
+            return self._amazon_shipment_failed(exc.args[0], outcome)
+        if not items:
+            self._amazon_mark_synced(
+                _(
+                    "Nothing to confirm to Amazon: this delivery completes no order item yet "
+                    "(kits count once all their components shipped)."
+                )
+            )
+            return "updated"
+        try:
+            if self.amazon_sync_attempts:
+                # An earlier confirmation may have reached Amazon: look before resending.
+                raw = client.get_order(
+                    order.amazon_order_ref, included_data=("PACKAGES", "FULFILLMENT")
+                )
+                found = amazon_shipments.already_confirmed(raw, self.id, items)
+                if found:
+                    self._amazon_mark_synced(
+                        _(
+                            "Amazon already had this shipment (package %(package)s).",
+                            package=self.id,
+                        )
+                        if found == amazon_shipments.PACKAGE_FOUND
+                        else _("Amazon already reports these items as shipped: nothing was resent.")
+                    )
+                    return "updated"
+            # Counted (and committed) before sending: should the process die while the
+            # request is on its way, the next run reads the order on Amazon first.
+            self.amazon_sync_attempts += 1
+            order.amazon_account_id._amazon_commit()
+            client.confirm_shipment(
+                order.amazon_order_ref,
+                marketplace_id=order.amazon_marketplace_id.api_ref,
+                package_reference_id=self.id,
+                carrier_code=self.carrier_id.name,
+                tracking_number=self.carrier_tracking_ref,
+                ship_date=self.date_done,
+                items=items,
+            )
+        except (amazon_errors.SpApiBadRequestError, amazon_errors.SpApiNotFoundError) as exc:
+            if exc.outcome_unknown:
+                raise
+            return self._amazon_shipment_failed(str(exc), outcome)
+        except amazon_errors.SpApiError as exc:
+            if not exc.outcome_unknown:
+                raise
+            self.amazon_sync_error = _(
+                "Amazon's answer was lost (%(error)s). The delivery stays pending; before "
+                "sending it again, the order is checked on Amazon.",
+                error=str(exc),
+            )
+            outcome.failures.append(f"{self.name}: {exc}")
+            return "skipped"
+        self._amazon_mark_synced(
+            _(
+                "Shipment confirmed to Amazon: %(items)s item(s) with %(carrier)s, tracking "
+                "%(tracking)s.",
+                items=sum(qty for _item, qty in items),
+                carrier=self.carrier_id.name,
+                tracking=self.carrier_tracking_ref,
+            )
+        )
+        return "created"
+
+    def _amazon_shipment_failed(self, error, outcome):
+        self._amazon_mark_failed(error)
+        outcome.failures.append(f"{self.name}: {error}")
+        return "failed"
 
     def action_retry_amazon_sync(self):
         """Send the shipment confirmation of these deliveries to Amazon again, now."""

@@ -15,8 +15,9 @@ Subclass :class:`AmazonTestCommon` (and tag the subclass ``@tagged("post_install
   and credentials set), region ``eu``, no marketplaces yet (call
   ``cls.account.action_check_connection()`` or ``cls.account._update_marketplaces(...)``).
 
-Helpers: :meth:`_create_company`, :meth:`_create_account`. The environment disables mail
-tracking (``tracking_disable``) for speed; tests about tracking re-enable it.
+Helpers: :meth:`_create_user`, :meth:`_create_company`, :meth:`_create_account`. The
+environment disables mail tracking (``tracking_disable``) for speed; tests about tracking
+re-enable it.
 """
 
 import unittest
@@ -54,13 +55,7 @@ class AmazonTestCommon(TransactionCase):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
-        cls.salesperson = new_test_user(
-            cls.env,
-            login="amazon_salesperson",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-        )
+        cls.salesperson = cls._create_user("amazon_salesperson", "sales_team.group_sale_salesman")
         cls.sandbox = cls._start_sandbox()
         cls.account = cls._create_account(name="Amazon Test Account", company=cls.company)
 
@@ -79,6 +74,17 @@ class AmazonTestCommon(TransactionCase):
     def _sandbox_scenario(cls):
         """The scenario the class's sandbox serves (override for hand-made orders)."""
         return Scenario.generate(orders=cls.sandbox_orders, seed=cls.sandbox_seed)
+
+    @classmethod
+    def _create_user(cls, login, groups):
+        """Create an internal user of ``cls.company`` (and of that company only)."""
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=cls.company.id,
+            company_ids=[Command.set(cls.company.ids)],
+        )
 
     @classmethod
     def _create_company(cls, name):

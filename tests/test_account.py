@@ -100,24 +100,11 @@ class TestAccountSecurity(AmazonTestCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.manager = new_test_user(
-            cls.env,
-            login="amazon_sale_manager",
-            groups="sales_team.group_sale_manager",
-            company_id=cls.company.id,
+        cls.manager = cls._create_user("amazon_sale_manager", "sales_team.group_sale_manager")
+        cls.admin = cls._create_user(
+            "amazon_admin", "base.group_system,sales_team.group_sale_manager"
         )
-        cls.admin = new_test_user(
-            cls.env,
-            login="amazon_admin",
-            groups="base.group_system,sales_team.group_sale_manager",
-            company_id=cls.company.id,
-        )
-        cls.stock_user = new_test_user(
-            cls.env,
-            login="amazon_stock_user",
-            groups="stock.group_stock_user",
-            company_id=cls.company.id,
-        )
+        cls.stock_user = cls._create_user("amazon_stock_user", "stock.group_stock_user")
 
     def test_salesperson_cannot_read_credentials(self):
         account = self.account.with_user(self.salesperson)
@@ -165,13 +152,7 @@ class TestAccountSecurity(AmazonTestCommon):
     def test_multi_company_isolation(self):
         company_b = self._create_company("Amazon Company B")
         account_b = self._create_account("Account of B", company=company_b)
-        user_a = new_test_user(
-            self.env,
-            login="amazon_manager_a",
-            groups="sales_team.group_sale_manager",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
-        )
+        user_a = self._create_user("amazon_manager_a", "sales_team.group_sale_manager")
         Account = self.env["amazon.account"].with_user(user_a)
         visible = Account.search([])
         self.assertIn(self.account, visible)

@@ -258,6 +258,17 @@ class TestAccounting(AmazonSyncCase):
         self.env.ref("sale_amazon_connector.ir_cron_import_settlements").method_direct_trigger()
         self.assertEqual(self.account.settlement_count, 1)
 
+    def test_settlement_import_is_recorded_in_the_sync_history(self):
+        self.add_order("171-7000006-0000001", fulfilled_by="AMAZON")
+        self.sync()
+        self.sandbox.state.advance(15 * 86400)
+        imported = self.account._import_settlements()
+        self.assertEqual(len(imported), 1)
+        run = self.account.sync_run_ids.filtered(lambda r: r.kind == "settlements")
+        self.assertEqual(len(run), 1)
+        self.assertEqual((run.state, run.trigger, run.created_count), ("done", "manual", 1))
+        self.assertEqual(run.summary, "1 settlement(s) imported.")
+
     # --- reporting ----------------------------------------------------------------------------
     def test_sales_report_groups_by_marketplace_and_channel(self):
         orders = (

@@ -1,5 +1,5 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The short version of the reliability campaigns (issue 8), in-process through the sandbox:
+"""The short version of the reliability campaigns, in-process through the sandbox:
 the bad-input corpus, security (credentials, logs, multi-company) and faults in miniature.
 The long, multi-process campaigns are ``scripts/campaign``."""
 
@@ -9,7 +9,7 @@ from datetime import timezone
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import AmazonSyncCase
 
@@ -247,13 +247,7 @@ class TestSecurity(ReliabilityCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.stock_user = new_test_user(
-            cls.env,
-            login="amazon_stock_user",
-            groups="stock.group_stock_user",
-            company_id=cls.company.id,
-            company_ids=[Command.set(cls.company.ids)],
-        )
+        cls.stock_user = cls._create_user("amazon_stock_user", "stock.group_stock_user")
         export = cls.env.ref("base.group_allow_export")
         (cls.salesperson | cls.stock_user).groups_id = [Command.link(export.id)]
         cls.company_b = cls._create_company("Amazon Company B")
@@ -304,13 +298,7 @@ class TestSecurity(ReliabilityCase):
         )
         with self.assertRaises(AccessError):
             self.account_b.with_user(user).action_sync_orders()
-        manager = new_test_user(
-            self.env,
-            login="amazon_manager_a",
-            groups="sales_team.group_sale_manager",
-            company_id=self.company.id,
-            company_ids=[Command.set(self.company.ids)],
-        )
+        manager = self._create_user("amazon_manager_a", "sales_team.group_sale_manager")
         with self.assertRaises(AccessError):
             self.account_b.with_user(manager).action_sync_orders()
 

@@ -1,5 +1,5 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""FBM shipments reported to Amazon (issue 5), over HTTP against the SP-API sandbox."""
+"""FBM shipments reported to Amazon, over HTTP against the SP-API sandbox."""
 
 import unittest
 

@@ -1,5 +1,5 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Stock (issue 6): FBA locations per account, tracked products and kits in FBA orders,
+"""Stock: FBA locations per account, tracked products and kits in FBA orders,
 and the FBM stock push through JSON_LISTINGS_FEED, against the SP-API sandbox."""
 
 import json

@@ -8,7 +8,7 @@ from odoo.tests import tagged
 
 from .common import AmazonSyncCase
 
-LOGGER = "odoo.addons.sale_amazon_connector.models.amazon_account"
+LOGGER = "odoo.addons.sale_amazon_connector.models.amazon_account_orders"
 
 
 @tagged("post_install", "-at_install")
