@@ -119,6 +119,7 @@ def cron_loop(registry, opts):
         except Exception:  # noqa: BLE001 - counted and shown, the loop goes on
             failures += 1
             traceback.print_exc()
+        time.sleep(opts.get("pause", 0))  # a scheduler's period, not a wait for anything
     return {"rounds": rounds, "failures": failures, "stopped": stop.exists()}
 
 
