@@ -8,12 +8,15 @@ scenario JSON file whose orders are all ready to be synchronized), ``sandbox_url
 
 Sets the database up (products for every SKU, one 20 % sales tax, the currencies, an
 ``amazon.account`` pointed at the sandbox; committed before the clock starts), then runs the
-phase and prints one line ``BENCH-RESULT <json>``: orders, seconds, queries (``cr.sql_log_count``
-of the cursor doing the work), seconds spent inside SP-API calls, RSS before and peak RSS
-during the phase (the kernel's high-water mark, reset when the phase starts), and for
+phase and prints one line ``BENCH-RESULT <json>``: orders, seconds, queries
+(``cr.sql_log_count`` of the cursor doing the work), seconds spent inside SP-API calls (HTTP
+exchanges with the sandbox), RSS before and peak RSS during the phase (the kernel's
+high-water mark, reset when the phase starts), and for
 ``scale`` the transaction durations and the lock probes. With ``BENCH_PROFILE=<dir>``
 in the environment the phase runs under cProfile and its stats go to ``<dir>/<db>-<mode>.prof``;
-``BENCH_COMMIT_SECONDS=<s>`` overrides the sync's ``SYNC_COMMIT_SECONDS``.
+``BENCH_COMMIT_SECONDS=<s>`` overrides the sync's ``SYNC_COMMIT_SECONDS``. Nothing of the
+addon is patched by module path: the commit timer wraps ``_amazon_commit`` on the registry's
+``amazon.account`` class.
 """
 
 import json
