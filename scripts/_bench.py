@@ -1,14 +1,15 @@
 """Driver side shared by ``scripts/bench-sync`` and ``scripts/bench-scale``.
 
 A :class:`BenchRun` starts PostgreSQL (``_odoo_harness``, shared with scripts/test and
-scripts/campaign), installs the addon once into a
-template database, then per measurement clones a fresh database from it, starts the SP-API
-sandbox in its own process (so its memory and CPU are not the sync's) and runs
+scripts/campaign), installs the addon once into a template database (or reuses one given
+with ``--template``), then per measurement clones a fresh database from it, starts the
+SP-API sandbox in its own process (so its memory and CPU are not the sync's) and runs
 ``_bench_odoo.py`` in a new Odoo process that prints its figures as JSON.
 """
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,42 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _odoo_harness import MODULE, REPO, Postgres, find_odoo, free_port, say  # noqa: E402
+from _odoo_harness import MODULE, REPO, SCRIPTS, Odoo, Postgres, find_odoo, say  # noqa: E402
 
-SCRIPTS = Path(__file__).resolve().parent
-TEMPLATE_DB = "sac_bench_template"
 SANDBOX_SPEED = 100000.0  # rate limits out of the way: we measure Odoo, not Amazon's pacing
-
-
-def odoo_base_args(tmp, pg, db, odoo_addons):
-    """Lay out ``tmp/addons/<MODULE>`` (a symlink to this repository) and an empty config
-    file (never the user's ~/.odoorc); return the odoo-bin arguments every Odoo process of
-    the run shares."""
-    tmp = Path(tmp)
-    addons_dir = tmp / "addons"
-    if not addons_dir.is_dir():
-        addons_dir.mkdir()
-        (addons_dir / MODULE).symlink_to(REPO, target_is_directory=True)
-    conf = tmp / "odoo.conf"
-    conf.write_text("[options]\n")
-    return [
-        "-c",
-        str(conf),
-        "--addons-path",
-        ",".join([*odoo_addons, str(addons_dir)]),
-        "--data-dir",
-        str(tmp / "data"),
-        *pg.odoo_args(),
-        "-d",
-        db,
-    ]
-
-
-def odoo_env(odoo_root):
-    """os.environ with Odoo's source root first on PYTHONPATH."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [odoo_root, env.get("PYTHONPATH")]))
-    return env
 
 
 def ready_scenario(orders, seed, days=7):
@@ -86,48 +54,39 @@ def ready_scenario(orders, seed, days=7):
 
 
 class BenchRun:
-    def __init__(self, keep=False):
+    """PostgreSQL, one install of the addon (or ``template``: a database where it is
+    installed, on the server of PGHOST/PGPORT, its filestore in ``data_dir``), and a fresh
+    clone of it per measurement."""
+
+    def __init__(self, keep=False, template=None, data_dir=None):
         self.keep = keep
         self.tmp = Path(tempfile.mkdtemp(prefix="sac-bench-"))
         self.pg = Postgres(self.tmp)
-        self.found = None
+        self.template = template
+        self.data_dir = data_dir if template else None
+        self.odoo = None
         self.sandboxes = []
         self.databases = []
+        self.suffix = f"{os.getpid()}"
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self):
         found, reason = find_odoo()
         if not found:
             raise SystemExit(f"bench: {reason}")
-        self.found = found
         reason = self.pg.start()
         if reason:
             raise SystemExit(f"bench: {reason}")
-        prefix, addons, root = found
-        args = odoo_base_args(self.tmp, self.pg, TEMPLATE_DB, addons)
-        cmd = [
-            *prefix,
-            *args,
-            "-i",
-            MODULE,
-            "--stop-after-init",
-            "--without-demo=all",
-            "--http-interface",
-            "127.0.0.1",
-            "--http-port",
-            str(free_port()),
-            "--max-cron-threads",
-            "0",
-            "--log-level",
-            "warn",
-        ]
-        say(f"bench: installing {MODULE} into the template database {TEMPLATE_DB}...")
+        self.odoo = Odoo(found, self.pg, self.tmp, data_dir=self.data_dir)
+        if self.template:
+            say(f"bench: cloning the installed database {self.template}")
+            return
+        self.template = f"sac_bench_template_{self.suffix}"
+        self.databases.append(self.template)
+        say(f"bench: installing {MODULE} into the template database {self.template}...")
         started = time.monotonic()
-        with open(self.tmp / "install.log", "w", encoding="utf-8") as log:
-            rc = subprocess.call(
-                cmd, stdout=log, stderr=subprocess.STDOUT, env=odoo_env(root), cwd=REPO
-            )
-        if rc:
+        rc, errors = self.odoo.install(self.template, [MODULE], self.tmp / "install.log")
+        if rc or errors:
             raise SystemExit(f"bench: install failed (log: {self.tmp / 'install.log'})")
         say(f"bench: installed in {time.monotonic() - started:.0f} s")
 
@@ -139,16 +98,18 @@ class BenchRun:
         if self.keep:
             say(f"bench: --keep: cluster and logs in {self.tmp}")
             return
-        for db in self.databases if self.pg.external else []:
-            self.pg.drop_database(db)
         if self.pg.external:
-            self.pg.drop_database(TEMPLATE_DB)
+            for db in reversed(self.databases):
+                self.pg.drop_database(db)
+                if self.odoo:
+                    shutil.rmtree(self.odoo.data_dir / "filestore" / db, ignore_errors=True)
         self.pg.stop()
-        subprocess.run(["rm", "-rf", str(self.tmp)], check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- pieces ---------------------------------------------------------------------------
     def fresh_database(self, name):
-        self.pg.psql(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DB}"')
+        name = f"{name}_{self.suffix}"
+        self.odoo.clone(self.template, name)
         self.databases.append(name)
         return name
 
@@ -179,10 +140,8 @@ class BenchRun:
 
     def measure(self, mode, db, scenario_path, since, sandbox=(None, None)):
         """Run one phase in a new Odoo process on ``db``; return its result dict."""
-        prefix, addons, root = self.found
-        args = odoo_base_args(self.tmp, self.pg, db, addons) + ["--log-level", "warn"]
         opts = {
-            "args": args,
+            "args": self.odoo.args(db) + ["--log-level", "warn"],
             "db": db,
             "mode": mode,
             "scenario": str(scenario_path),
@@ -197,7 +156,7 @@ class BenchRun:
                 stdout=subprocess.PIPE,
                 stderr=handle,
                 text=True,
-                env=odoo_env(root),
+                env=self.odoo.env,
                 cwd=REPO,
             )
         for line in proc.stdout.splitlines():

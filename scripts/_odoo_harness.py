@@ -1,9 +1,17 @@
-"""Shared plumbing of ``scripts/test`` and ``scripts/campaign`` (standard library only).
+"""Shared plumbing of the scripts that run Odoo (standard library only).
 
-Finds Odoo 17 (``ODOO_SRC`` or an importable ``odoo``) and PostgreSQL server binaries, runs a
-throwaway PostgreSQL cluster as the ``postgres`` system user (or uses the server named by
-PGHOST/PGPORT/PGUSER/PGPASSWORD), and lays out an addons path holding this repository as
-``sale_amazon_connector``.
+* :func:`find_odoo`: Odoo 17 from ``ODOO_SRC`` or an importable ``odoo``;
+* :class:`Postgres`: a throwaway PostgreSQL cluster run as the ``postgres`` system user, or
+  the server named by PGHOST/PGPORT/PGUSER/PGPASSWORD; databases created from templates;
+* :class:`Odoo`: the layout every Odoo process of a run shares (an addons path holding this
+  repository as ``sale_amazon_connector``, an empty config file, one data directory, the
+  environment), the command lines built from it, installs, and clones of an installed
+  database (with its filestore);
+* :func:`run_logged`: one Odoo process logged to a file, its ERROR records echoed.
+
+Scripts that accept ``--template DB --data-dir DIR`` (:func:`add_template_arguments`) reuse a
+database where the addon is already installed (scripts/test hands its install to the
+campaigns and benchmarks that way) instead of installing it again.
 """
 
 import getpass
@@ -17,8 +25,11 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+SCRIPTS = REPO / "scripts"
 MODULE = "sale_amazon_connector"
 ODOO_DB_USER = "odoo"  # Odoo refuses to run as "postgres"
+# The inside-Odoo half of test, demo and campaign: run as ``python ODOO_SHELL COMMAND JSON``.
+ODOO_SHELL = SCRIPTS / "_odoo_shell.py"
 
 
 def say(*args):
@@ -117,75 +128,43 @@ class Postgres:
             shutil.chown(sockdir, "postgres")
         self.port = str(free_port())
         quiet = {"stdout": subprocess.DEVNULL, "cwd": self.tmp}
-        subprocess.run(
-            self._as_owner(
-                [
-                    f"{self.bindir}/initdb",
-                    "-D",
-                    str(self.datadir),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-locale",
-                ]
-            ),
-            check=True,
-            **quiet,
-        )
+        initdb = [f"{self.bindir}/initdb", "-D", str(self.datadir), "-U", "postgres"]
+        initdb += ["--auth=trust", "-E", "UTF8", "--no-locale"]
+        subprocess.run(self._as_owner(initdb), check=True, **quiet)
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {sockdir} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        subprocess.run(
-            self._as_owner(
-                [
-                    f"{self.bindir}/pg_ctl",
-                    "-D",
-                    str(self.datadir),
-                    "-l",
-                    str(self.tmp / "postgresql.log"),
-                    "-o",
-                    options,
-                    "-w",
-                    "start",
-                ]
-            ),
-            check=True,
-            **quiet,
-        )
+        pg_ctl = [f"{self.bindir}/pg_ctl", "-D", str(self.datadir)]
+        pg_ctl += ["-l", str(self.tmp / "postgresql.log"), "-o", options, "-w", "start"]
+        subprocess.run(self._as_owner(pg_ctl), check=True, **quiet)
         self.started = True
         self.psql(f'CREATE ROLE "{ODOO_DB_USER}" SUPERUSER LOGIN', user="postgres")
         self.user = ODOO_DB_USER
         say(f"postgres: throwaway cluster on 127.0.0.1:{self.port} in {self.datadir}")
         return None
 
+    def environ(self):
+        """PG* variables naming this server, for child processes (which then use it)."""
+        env = {"PGHOST": self.host, "PGPORT": str(self.port), "PGUSER": self.user}
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        return env
+
     def psql(self, sql, user=None, dbname="postgres"):
-        psql = f"{self.bindir}/psql" if self.bindir else (shutil.which("psql") or "psql")
+        """Run ``sql``; return its output (unaligned, tuples only)."""
+        bindir = self.bindir or find_pg_bindir()
+        psql = f"{bindir}/psql" if bindir and os.access(f"{bindir}/psql", os.X_OK) else "psql"
         env = dict(os.environ, PGPASSWORD=self.password) if self.password else None
-        subprocess.run(
-            [
-                psql,
-                "-X",
-                "-q",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-h",
-                self.host,
-                "-p",
-                self.port,
-                "-U",
-                user or self.user,
-                "-d",
-                dbname,
-                "-c",
-                sql,
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            env=env,
-        )
+        cmd = [psql, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", self.host]
+        cmd += ["-p", str(self.port), "-U", user or self.user, "-d", dbname, "-c", sql]
+        done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env)
+        return done.stdout.strip()
+
+    def create_database(self, name, template):
+        """A copy of ``template`` (which nobody may be connected to meanwhile). FILE_COPY:
+        much faster than PostgreSQL 15's default WAL_LOG for a whole Odoo database."""
+        self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
 
     def drop_database(self, name):
         """Drop a test database of an existing server (a throwaway cluster is just removed)."""
@@ -195,17 +174,16 @@ class Postgres:
             say(f"postgres: could not drop database {name}: {error}")
 
     def odoo_args(self):
-        args = ["--db_host", self.host, "--db_port", self.port, "--db_user", self.user]
+        args = ["--db_host", self.host, "--db_port", str(self.port), "--db_user", self.user]
         if self.password:
             args += ["--db_password", self.password]
         return args
 
     def stop(self):
         if self.started:
+            pg_ctl = [f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"]
             subprocess.run(
-                self._as_owner(
-                    [f"{self.bindir}/pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop"]
-                ),
+                self._as_owner(pg_ctl),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 cwd=self.tmp,
@@ -213,7 +191,104 @@ class Postgres:
             self.started = False
 
 
-# --- one odoo-bin (or Odoo script) run, logged to a file (scripts/demo, scripts/i18n-update) ---
+class Odoo:
+    """Odoo 17 laid out to run this addon against one PostgreSQL server.
+
+    ``workdir`` receives ``addons/sale_amazon_connector`` (a symlink to this repository) and
+    an empty ``odoo.conf`` (never the user's ~/.odoorc); ``data_dir`` (default
+    ``workdir/data``) is Odoo's data directory, shared by every process of the run: a
+    database cloned with :meth:`clone` gets a copy of its template's filestore there.
+    """
+
+    def __init__(self, found, pg, workdir, data_dir=None):
+        self.prefix, self.odoo_addons, self.root = found
+        self.pg = pg
+        workdir = Path(workdir)
+        addons = workdir / "addons"
+        if not (addons / MODULE).exists():
+            addons.mkdir(parents=True, exist_ok=True)
+            (addons / MODULE).symlink_to(REPO, target_is_directory=True)
+        self.conf = workdir / "odoo.conf"
+        if not self.conf.exists():
+            self.conf.write_text("[options]\n")
+        self.addons_path = ",".join([*self.odoo_addons, str(addons)])
+        self.data_dir = Path(data_dir) if data_dir else workdir / "data"
+        self.env = dict(os.environ)
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [self.root, self.env.get("PYTHONPATH")])
+        )
+
+    def args(self, db):
+        """The odoo-bin arguments every process of the run shares (config, addons path,
+        data directory, database server, ``-d db``)."""
+        return [
+            "-c",
+            str(self.conf),
+            "--addons-path",
+            self.addons_path,
+            "--data-dir",
+            str(self.data_dir),
+            *self.pg.odoo_args(),
+            "-d",
+            db,
+        ]
+
+    def bin(self, db, *extra):
+        """An odoo-bin command line on ``db``."""
+        return [*self.prefix, *self.args(db), *extra]
+
+    def shell(self, command, opts):
+        """A ``scripts/_odoo_shell.py`` command line: ``command`` runs inside Odoo on
+        ``opts["db"]`` (``opts`` gets the shared odoo-bin arguments)."""
+        import json
+
+        payload = {"args": self.args(opts["db"]), **opts}
+        return [sys.executable, str(ODOO_SHELL), command, json.dumps(payload)]
+
+    def install(self, db, modules, logfile, *extra, verbose=False):
+        """Create ``db`` with ``modules`` installed (no demo data, no test); return
+        (exit code, ERROR/CRITICAL lines)."""
+        cmd = self.bin(
+            db,
+            "-i",
+            ",".join(modules),
+            "--stop-after-init",
+            "--without-demo=all",
+            "--max-cron-threads",
+            "0",
+            "--http-interface",
+            "127.0.0.1",
+            "--http-port",
+            str(free_port()),
+            "--log-level",
+            "warn",
+            *extra,
+        )
+        return run_logged(cmd, logfile, env=self.env, verbose=verbose)
+
+    def clone(self, template, name):
+        """``name``: a copy of the installed database ``template`` and of its filestore
+        (assets and attachments Odoo would otherwise find missing)."""
+        self.pg.create_database(name, template)
+        source = self.data_dir / "filestore" / template
+        if source.is_dir():
+            shutil.copytree(source, self.data_dir / "filestore" / name, dirs_exist_ok=True)
+
+
+def add_template_arguments(parser):
+    """``--template DB --data-dir DIR``: reuse an installed database (on the server named by
+    PGHOST/PGPORT) instead of installing the addon again."""
+    group = parser.add_argument_group("reuse an installed database (as scripts/test does)")
+    group.add_argument(
+        "--template",
+        metavar="DB",
+        help="clone this database (addon installed; on the server of PGHOST/PGPORT) "
+        "instead of installing the addon",
+    )
+    group.add_argument("--data-dir", help="the Odoo data directory holding its filestore")
+
+
+# --- one odoo-bin (or Odoo script) run, logged to a file -----------------------------------------
 ODOO_LOG_RE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) (?P<db>\S+) "
     r"(?P<logger>[\w.\-]+): (?P<msg>.*)$"
