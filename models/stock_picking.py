@@ -261,13 +261,11 @@ class StockPicking(models.Model):
                 )
             )
             return "updated"
+        orders_api = client.orders_api(order.amazon_account_id.orders_api_version)
         try:
             if self.amazon_sync_attempts:
                 # An earlier confirmation may have reached Amazon: look before resending.
-                raw = client.get_order(
-                    order.amazon_order_ref, included_data=("PACKAGES", "FULFILLMENT")
-                )
-                found = amazon_shipments.already_confirmed(raw, self.id, items)
+                found = orders_api.already_confirmed(order.amazon_order_ref, self.id, items)
                 if found:
                     self._amazon_mark_synced(
                         _(
@@ -282,7 +280,7 @@ class StockPicking(models.Model):
             # request is on its way, the next run reads the order on Amazon first.
             self.amazon_sync_attempts += 1
             order.amazon_account_id._amazon_commit()
-            client.confirm_shipment(
+            orders_api.confirm_shipment(
                 order.amazon_order_ref,
                 marketplace_id=order.amazon_marketplace_id.api_ref,
                 package_reference_id=self.id,
