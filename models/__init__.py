@@ -1,6 +1,7 @@
 from . import amazon_marketplace
 from . import res_company
 from . import amazon_account
+from . import amazon_account_security
 from . import amazon_account_owned
 from . import amazon_account_orders
 from . import amazon_account_stock

@@ -13,15 +13,24 @@ class AccountMove(models.Model):
     amazon_settlement_id = fields.Many2one("amazon.settlement", readonly=True, copy=False)
 
     def _amazon_sale_documents(self):
-        """Customer invoices and credit notes of Amazon orders."""
-        return self.filtered(
-            lambda move: (
-                move.is_sale_document(include_receipts=True)
-                and (
-                    move.amazon_account_id or move.line_ids.sale_line_ids.order_id.amazon_account_id
+        """Customer invoices and credit notes of Amazon orders.
+
+        Runs when invoices are sent, by billing users who may not read the sale orders: the
+        link to Amazon is read as superuser, nothing else."""
+        amazon_ids = set(
+            self.sudo()
+            .filtered(
+                lambda move: (
+                    move.is_sale_document(include_receipts=True)
+                    and (
+                        move.amazon_account_id
+                        or move.line_ids.sale_line_ids.order_id.amazon_account_id
+                    )
                 )
             )
+            .ids
         )
+        return self.filtered(lambda move: move.id in amazon_ids)
 
     def _amazon_check_not_sent(self):
         amazon = self._amazon_sale_documents()

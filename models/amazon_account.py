@@ -9,7 +9,6 @@ The work of each synchronization lives with what it concerns: the run framework 
 
 import logging
 import threading
-from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -76,12 +75,14 @@ class AmazonAccount(models.Model):
     sp_api_endpoint = fields.Char(
         string="SP-API Endpoint",
         groups="base.group_system",
+        copy=False,
         help="Leave empty to use Amazon's endpoint of the region. Set it to test against a "
         "sandbox, e.g. http://127.0.0.1:8069.",
     )
     lwa_endpoint = fields.Char(
         string="LWA Token Endpoint",
         groups="base.group_system",
+        copy=False,
         help="Leave empty to use Amazon's Login with Amazon token URL.",
     )
 
@@ -217,25 +218,6 @@ class AmazonAccount(models.Model):
     )
 
     # --- Constraints --------------------------------------------------------------------------
-    @api.constrains("sp_api_endpoint", "lwa_endpoint")
-    def _check_endpoints(self):
-        for account in self.sudo():
-            for fname in ("sp_api_endpoint", "lwa_endpoint"):
-                url = account[fname]
-                if url and not self._is_valid_http_url(url):
-                    raise ValidationError(
-                        _(
-                            "%(field)s must be an http:// or https:// URL, got %(url)s.",
-                            field=self._fields[fname].string,
-                            url=url,
-                        )
-                    )
-
-    @staticmethod
-    def _is_valid_http_url(url):
-        parts = urlsplit(url.strip())
-        return parts.scheme in ("http", "https") and bool(parts.netloc)
-
     @api.constrains("available_marketplace_ids", "active_marketplace_ids")
     def _check_active_marketplaces(self):
         for account in self:
@@ -268,6 +250,18 @@ class AmazonAccount(models.Model):
             )
             for other in others:
                 shared = account.active_marketplace_ids & other.sudo().active_marketplace_ids
+                if not self._amazon_visible(other):
+                    # Another company's account: say that it exists, not whose it is.
+                    raise ValidationError(
+                        _(
+                            "Marketplace(s) %(marketplaces)s of seller %(seller)s are already "
+                            "synchronized by another Amazon account, of a company you cannot "
+                            "access. Each marketplace of a seller is synchronized by one "
+                            "account only: ask an administrator.",
+                            marketplaces=", ".join(shared.mapped("name")),
+                            seller=account.seller_id,
+                        )
+                    )
                 raise ValidationError(
                     _(
                         "Marketplace(s) %(marketplaces)s of seller %(seller)s are already "
@@ -331,6 +325,7 @@ class AmazonAccount(models.Model):
         """
         self.ensure_one()
         account = self.sudo()
+        account._check_endpoints()  # again: the sandbox parameter may have been turned off
         missing = [
             account._fields[fname].string for fname in CREDENTIAL_FIELDS if not account[fname]
         ]
@@ -349,8 +344,8 @@ class AmazonAccount(models.Model):
             region=account.region,
             endpoint=(account.sp_api_endpoint or "").strip() or None,
             lwa_endpoint=(account.lwa_endpoint or "").strip() or None,
-            # Technical: callers (tests, the campaigns) may bound timeouts and retries.
-            **self.env.context.get("amazon_client_options", {}),
+            # Technical: callers (tests, the campaigns) may lower timeouts and retries.
+            **self._amazon_client_options(),
         )
         return SpApiClient(config)
 
@@ -406,6 +401,9 @@ class AmazonAccount(models.Model):
     def action_check_connection(self):
         """Check the credentials with getMarketplaceParticipations and fill the marketplaces."""
         self.ensure_one()
+        # Before anything reaches Amazon: only who may edit the account may test it.
+        self.check_access_rights("write")
+        self.check_access_rule("write")
         participations = self._fetch_marketplace_participations()
         marketplaces = self._update_marketplaces(participations)
         message = _(

@@ -11,10 +11,10 @@ import time
 
 from psycopg2 import errors as pg_errors
 
-from odoo import _, api, models
+from odoo import _, models
 from odoo.exceptions import UserError
 
-from ..amazon_sp import const, parse_order, parse_order_v0
+from ..amazon_sp import const
 from ..amazon_sp import errors as amazon_errors
 from . import amazon_account
 
@@ -97,24 +97,18 @@ class AmazonAccount(models.Model):
             raise UserError(
                 _("Account %(account)s has no marketplace to synchronize.", account=self.name)
             )
-        if self.orders_api_version == "v0":
-            pages = client.search_orders_v0(
-                last_updated_after=self.last_orders_sync, marketplace_ids=marketplace_refs
-            )
-        else:
-            pages = client.search_orders(
-                last_updated_after=self.last_orders_sync,
-                marketplace_ids=marketplace_refs,
-                fulfillment_statuses=const.SEARCH_STATUSES,
-            )
-        parser = self._amazon_parser()
+        pages = client.orders_api(self.orders_api_version).search(
+            last_updated_after=self.last_orders_sync,
+            marketplace_ids=marketplace_refs,
+            fulfillment_statuses=const.SEARCH_STATUSES,
+        )
         window_end = None
         seen = 0
         for page in pages:
             # Apply on a snapshot taken now, not before Amazon answered (an LWA token and
             # 429 retries can take seconds): fewer changes made meanwhile by users to meet.
             self._amazon_commit()
-            self._amazon_apply_orders(page.raw_orders, parser, outcome)
+            self._amazon_apply_page(page, outcome)
             seen += len(page.raw_orders)
             window_end = page.window_end or window_end
             self._amazon_commit()
@@ -176,33 +170,23 @@ class AmazonAccount(models.Model):
                     failure.order_ref, _("Amazon does not know this order reference."), outcome
                 )
 
-    def _amazon_parser(self):
-        return parse_order_v0 if self.orders_api_version == "v0" else parse_order
-
     def _amazon_sync_order_ref(self, client, order_ref, outcome):
         """Fetch one order from Amazon by reference and apply it (the retry of a failed
         order, Recover Order). Amazon's errors are raised."""
-        if self.orders_api_version == "v0":
-            raw = client.get_order_v0(order_ref)
-        else:
-            raw = client.get_order(order_ref)
-        self._amazon_apply_orders([raw], self._amazon_parser(), outcome)
+        page = client.orders_api(self.orders_api_version).get_page(order_ref)
+        self._amazon_apply_page(page, outcome)
         self._amazon_commit()
 
     # --- Applying -----------------------------------------------------------------------------
-    def _amazon_apply_orders(self, raw_orders, parser, outcome):
-        """Apply one page of Amazon orders; one bad order never stops the others."""
-        orders = []
-        for raw in raw_orders:
-            try:
-                order = parser(self._amazon_clean_raw(raw))
-            except amazon_errors.OrderParseError as exc:
-                if exc.order_id in (None, "<unknown>"):
-                    self._amazon_unidentified_order(exc, outcome)
-                    continue
-                self._amazon_order_failed(exc.order_id, str(exc), outcome)
-                continue
-            orders.append(order)
+    def _amazon_apply_page(self, page, outcome):
+        """Apply one page of Amazon orders (``amazon_sp.orders.OrdersPage``); one bad
+        order never stops the others."""
+        for failure in page.failures:
+            if failure.order_id is None:
+                self._amazon_unidentified_order(failure, outcome)
+            else:
+                self._amazon_order_failed(failure.order_id, failure.message, outcome)
+        orders = page.orders
         if not orders:
             return
         conflicts = self._amazon_apply_parsed(orders, outcome)
@@ -330,18 +314,6 @@ class AmazonAccount(models.Model):
             failure.notified = True
         outcome.counts["failed"] += 1
         outcome.failures.append(f"{order_ref}: {message}")
-
-    @api.model
-    def _amazon_clean_raw(self, raw):
-        """``raw`` without NUL characters, which PostgreSQL refuses in text: a buyer name
-        carrying one must not make the order fail."""
-        if isinstance(raw, str):
-            return raw.replace("\x00", "") if "\x00" in raw else raw
-        if isinstance(raw, dict):
-            return {key: self._amazon_clean_raw(value) for key, value in raw.items()}
-        if isinstance(raw, list):
-            return [self._amazon_clean_raw(value) for value in raw]
-        return raw
 
     def _amazon_unidentified_order(self, exc, outcome):
         """An order Amazon sent without a usable reference: record it and hold the window

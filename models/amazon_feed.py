@@ -3,8 +3,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ..amazon_sp import const
-from ..amazon_sp import listings as amazon_listings
+from ..amazon_sp import FeedReportError, const
 
 
 class AmazonFeed(models.Model):
@@ -70,21 +69,18 @@ class AmazonFeed(models.Model):
     def _amazon_submit(self, account, client, marketplace, offers, quantities, outcome):
         """Send one JSON_LISTINGS_FEED setting the quantity of ``offers`` (of one
         ``marketplace``) to ``quantities[offer]``; the offers wait for its report."""
-        feed = amazon_listings.build_availability_feed(
-            account.seller_id, [(offer.sku, quantities[offer]) for offer in offers]
+        sent = client.feeds.submit_availability(
+            account.seller_id, marketplace.api_ref, [(o.sku, quantities[o]) for o in offers]
         )
-        content_type = const.LISTINGS_FEED_CONTENT_TYPE
-        document_id, url = client.create_feed_document(content_type)
-        client.upload_feed_document(url, amazon_listings.encode_feed(feed), content_type)
-        feed_id = client.create_feed(const.LISTINGS_FEED_TYPE, [marketplace.api_ref], document_id)
         record = self.create(
             {
                 "account_id": account.id,
                 "marketplace_id": marketplace.id,
-                "feed_ref": feed_id,
-                "document_ref": document_id,
+                "feed_ref": sent.feed_id,
+                "document_ref": sent.document_id,
                 "message_map": {
-                    str(index): offer.id for index, offer in enumerate(offers, start=1)
+                    str(message_id): offer.id
+                    for message_id, offer in zip(sent.message_ids, offers, strict=True)
                 },
             }
         )
@@ -113,10 +109,10 @@ class AmazonFeed(models.Model):
         )
         stale_before = fields.Datetime.now() - timedelta(hours=const.FEED_STALE_HOURS)
         for feed in feeds:
-            status = client.get_feed(feed.feed_ref)
-            processing = status.get("processingStatus")
+            status = client.feeds.get(feed.feed_ref)
+            processing = status.processing_status
             feed.amazon_status = processing
-            if processing in const.FEED_STATUSES_PENDING:
+            if status.is_pending:
                 if feed.create_date > stale_before:
                     continue
                 # A feed stuck on Amazon's side would keep its offers Pending, and out
@@ -135,23 +131,18 @@ class AmazonFeed(models.Model):
         return failed
 
     def _amazon_read_report(self, client, status):
-        """``(results, error)`` of a feed Amazon finished (``status``: its getFeed)."""
+        """``(results, error)`` of a feed Amazon finished (``status``: its ``FeedStatus``)."""
         self.ensure_one()
-        processing = status.get("processingStatus")
-        document_ref = status.get("resultFeedDocumentId")
-        if processing == const.FEED_STATUS_CANCELLED:
+        if status.is_cancelled:
             return {}, _("The feed was cancelled on Amazon; the quantity was not updated.")
-        if not document_ref:
+        if not status.has_report:
             return {}, _(
                 "Amazon finished the feed (%(status)s) without a processing report.",
-                status=processing,
+                status=status.processing_status,
             )
-        document = client.get_feed_document(document_ref)
         try:
-            report = amazon_listings.decode_report(client.download_feed_document(document))
-        except ValueError as exc:
+            report = client.feeds.get_report(status)
+        except FeedReportError as exc:
             return {}, _("Amazon's processing report cannot be read: %(error)s", error=str(exc))
-        self.result_document_ref = document_ref
-        return amazon_listings.read_processing_report(
-            report, [int(key) for key in self.message_map or {}], processing
-        ), None
+        self.result_document_ref = report.document_id
+        return report.results([int(key) for key in self.message_map or {}]), None

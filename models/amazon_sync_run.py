@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import clean_context
 
 from ..amazon_sp.errors import SpApiError
 
@@ -248,11 +249,15 @@ class AmazonAccount(models.Model):
 
     def _amazon_sync_env(self):
         """The account as the sync uses it: superuser in the account's company, no
-        tracking noise, and the marker that keeps Amazon buyers from being e-mailed."""
-        return (
-            self.sudo()
-            .with_company(self.company_id)
-            .with_context(amazon_sync=True, tracking_disable=True, mail_create_nosubscribe=True)
+        tracking noise, and the marker that keeps Amazon buyers from being e-mailed. The
+        caller's ``default_*`` context keys are dropped: records created as superuser
+        must not take values chosen by whoever clicked (or called over RPC)."""
+        account = self.sudo().with_company(self.company_id)
+        return account.with_context(
+            clean_context(account.env.context),
+            amazon_sync=True,
+            tracking_disable=True,
+            mail_create_nosubscribe=True,
         )
 
     @contextmanager

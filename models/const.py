@@ -11,3 +11,15 @@ AMAZON_CHANNELS = [("fba", "Fulfilled by Amazon"), ("fbm", "Fulfilled by Merchan
 def amazon_channel(order):
     """The ``AMAZON_CHANNELS`` key of a parsed Amazon order."""
     return "fba" if order.channel == const.CHANNEL_AFN else "fbm"
+
+
+# Hosts an account may send its credentials to: Amazon's SP-API endpoints (production and
+# Amazon's own sandbox) and Login with Amazon. Anything else is refused, except a sandbox on
+# this machine's loopback when the system parameter below allows it.
+SP_API_HOSTS = frozenset(
+    f"{prefix}sellingpartnerapi-{region}.amazon.com"
+    for prefix in ("", "sandbox.")
+    for region in ("na", "eu", "fe")
+)
+LWA_HOSTS = frozenset({"api.amazon.com", "api.amazon.co.uk", "api.amazon.co.jp"})
+ALLOW_SANDBOX_PARAM = "sale_amazon_connector.allow_sandbox_endpoints"

@@ -10,5 +10,8 @@ class SaleOrderLine(models.Model):
     def _action_launch_stock_rule(self, previous_product_uom_qty=False):
         # Amazon ships FBA orders from its own warehouses: no delivery picking is
         # made; the sync records done stock moves out of the Amazon location instead.
-        lines = self.filtered(lambda line: line.order_id.amazon_channel != "fba")
+        # The channel is read as superuser: stock rules also run for users who may not
+        # read every sale order (a procurement run by the warehouse).
+        fba_ids = set(self.sudo().filtered(lambda line: line.order_id.amazon_channel == "fba").ids)
+        lines = self.filtered(lambda line: line.id not in fba_ids)
         return super(SaleOrderLine, lines)._action_launch_stock_rule(previous_product_uom_qty)

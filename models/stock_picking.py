@@ -35,14 +35,23 @@ class StockPicking(models.Model):
 
     # --- Which pickings are shipments for Amazon ------------------------------------------
     def _amazon_is_fbm_delivery(self):
-        """Pickings of ``self`` that deliver an FBM Amazon order to its buyer."""
-        return self.filtered(
-            lambda p: (
-                p.picking_type_code == "outgoing"
-                and p.sale_id.amazon_channel == "fbm"
-                and p.sale_id.amazon_account_id
+        """Pickings of ``self`` that deliver an FBM Amazon order to its buyer.
+
+        Runs in every validation, by warehouse users who may not see the sale order (sales
+        rights "own documents only"): the two Amazon facts are read as superuser, nothing
+        else of the order."""
+        fbm_ids = set(
+            self.sudo()
+            .filtered(
+                lambda p: (
+                    p.picking_type_code == "outgoing"
+                    and p.sale_id.amazon_channel == "fbm"
+                    and p.sale_id.amazon_account_id
+                )
             )
+            .ids
         )
+        return self.filtered(lambda p: p.id in fbm_ids)
 
     def _amazon_carrier_fetches_tracking(self):
         """Whether validation itself asks the carrier for the tracking reference
@@ -57,7 +66,7 @@ class StockPicking(models.Model):
         """Stop the validation of FBM Amazon deliveries lacking a usable carrier or
         tracking reference: Amazon requires both, in every marketplace."""
         for picking in self._amazon_is_fbm_delivery():
-            ref = picking.sale_id.amazon_order_ref
+            ref = picking.amazon_order_ref
             if not picking.carrier_id or not (picking.carrier_id.name or "").strip():
                 raise UserError(
                     _(
@@ -95,7 +104,7 @@ class StockPicking(models.Model):
             }
             return reasons[exc.reason] % {
                 "picking": self.name,
-                "ref": self.sale_id.amazon_order_ref,
+                "ref": self.amazon_order_ref,
                 "max": const.TRACKING_REF_MAX_LENGTH,
             }
         return None
@@ -118,7 +127,7 @@ class StockPicking(models.Model):
             # Sent by the pickings cron after this transaction commits: a slow or
             # unreachable Amazon never blocks the warehouse.
             shipped.write({"amazon_sync_status": "pending", "amazon_sync_error": False})
-            cron = self.env.ref(PICKING_CRON_XMLID, raise_if_not_found=False)
+            cron = self.sudo().env.ref(PICKING_CRON_XMLID, raise_if_not_found=False)
             if cron:
                 cron.sudo()._trigger()
         return result
@@ -261,13 +270,11 @@ class StockPicking(models.Model):
                 )
             )
             return "updated"
+        orders_api = client.orders_api(order.amazon_account_id.orders_api_version)
         try:
             if self.amazon_sync_attempts:
                 # An earlier confirmation may have reached Amazon: look before resending.
-                raw = client.get_order(
-                    order.amazon_order_ref, included_data=("PACKAGES", "FULFILLMENT")
-                )
-                found = amazon_shipments.already_confirmed(raw, self.id, items)
+                found = orders_api.already_confirmed(order.amazon_order_ref, self.id, items)
                 if found:
                     self._amazon_mark_synced(
                         _(
@@ -282,7 +289,7 @@ class StockPicking(models.Model):
             # request is on its way, the next run reads the order on Amazon first.
             self.amazon_sync_attempts += 1
             order.amazon_account_id._amazon_commit()
-            client.confirm_shipment(
+            orders_api.confirm_shipment(
                 order.amazon_order_ref,
                 marketplace_id=order.amazon_marketplace_id.api_ref,
                 package_reference_id=self.id,
@@ -328,11 +335,15 @@ class StockPicking(models.Model):
         )
         if not pickings:
             raise UserError(_("None of these deliveries has a shipment to send to Amazon."))
+        # Who may validate them may send them (the write checks it, before any call to
+        # Amazon); the account is read as superuser, the user may not see the sale orders.
         pickings.write({"amazon_sync_status": "pending", "amazon_sync_error": False})
-        for account in pickings.sale_id.amazon_account_id:
+        for account in pickings.sudo().sale_id.amazon_account_id:
             account._sync_pickings(
                 trigger="manual",
-                pickings=pickings.filtered(lambda p, a=account: p.sale_id.amazon_account_id == a),
+                pickings=pickings.filtered(
+                    lambda p, a=account: p.sudo().sale_id.amazon_account_id == a
+                ),
             )
         failed = pickings.filtered(lambda p: p.amazon_sync_status == "error")
         waiting = pickings.filtered(lambda p: p.amazon_sync_status == "pending")

@@ -8,3 +8,4 @@ from . import test_reliability
 from . import test_tour
 from . import test_i18n
 from . import test_sync_history
+from . import test_security

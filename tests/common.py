@@ -26,6 +26,8 @@ from datetime import timedelta
 from odoo import Command
 from odoo.tests import TransactionCase, new_test_user
 
+from ..models.const import ALLOW_SANDBOX_PARAM
+
 try:
     from ..sp_sandbox import SandboxServer, Scenario
 except ImportError as error:  # the sandbox package is absent: tests needing it are skipped
@@ -55,6 +57,8 @@ class AmazonTestCommon(TransactionCase):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
+        # The sandbox runs on loopback, which accounts accept only when this is on.
+        cls.env["ir.config_parameter"].sudo().set_param(ALLOW_SANDBOX_PARAM, "True")
         cls.salesperson = cls._create_user("amazon_salesperson", "sales_team.group_sale_salesman")
         cls.sandbox = cls._start_sandbox()
         cls.account = cls._create_account(name="Amazon Test Account", company=cls.company)

@@ -3,7 +3,8 @@
 
 import unittest
 
-from odoo.exceptions import UserError
+from odoo import Command
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import Form, tagged
 from odoo.tools import html2plaintext
 
@@ -123,6 +124,40 @@ class TestShipments(AmazonSyncCase):
         self.sync()
         self.assertEqual(order.amazon_status, "SHIPPED")
         self.assertFalse(order.activity_ids)
+
+    def test_stock_user_seeing_own_sales_only_validates_deliveries(self):
+        """A warehouse user whose sales rights are "own documents only" validates the
+        deliveries of orders they may not read, Amazon's and the others."""
+        clerk = self._create_user(
+            "amazon_stock_clerk", "stock.group_stock_user,sales_team.group_sale_salesman"
+        )
+        ref = "171-0000109-0000001"
+        order = self.fbm_order(ref)
+        other = self.env["sale.order"].create(
+            {
+                "partner_id": self.env["res.partner"].create({"name": "Local buyer"}).id,
+                "user_id": self.salesperson.id,
+                "order_line": [Command.create({"product_id": self.mug.id, "product_uom_qty": 1})],
+            }
+        )
+        other.action_confirm()
+        for sale in (order, other):
+            self.assertNotEqual(sale.user_id, clerk)
+            with self.assertRaises(AccessError, msg="the clerk may not read this order"):
+                sale.with_user(clerk).check_access_rule("read")
+
+        amazon_picking = self.ship(self.delivery(order).with_user(clerk))
+        self.assertEqual(amazon_picking.amazon_sync_status, "pending")
+        # The clerk may also send it again at once (the Retry button).
+        amazon_picking.action_retry_amazon_sync()
+        self.assertEqual(amazon_picking.amazon_sync_status, "done")
+        self.assertEqual(len(self.sandbox.state.shipments(ref)), 1)
+        other_picking = self.ship(self.delivery(other).with_user(clerk), carrier=False)
+        self.assertFalse(other_picking.amazon_sync_status)
+        # Amazon's rules still hold for them: no tracking reference, no validation.
+        second = self.fbm_order("171-0000109-0000002")
+        with self.assertRaisesRegex(UserError, "tracking reference"):
+            self.ship(self.delivery(second).with_user(clerk), tracking=False)
 
     def test_partial_delivery_and_backorder_send_only_what_shipped(self):
         ref = "171-0000102-0000001"
