@@ -27,6 +27,8 @@ import threading
 import time
 from datetime import datetime
 
+from _odoo_harness import allow_sandbox_endpoints
+
 import odoo
 from odoo import Command
 from odoo.tools import config
@@ -88,6 +90,7 @@ def setup(env, scenario, opts):
     )
     currencies = marketplaces.mapped("currency_id").with_context(active_test=False)
     currencies.filtered(lambda c: not c.active).write({"active": True})
+    allow_sandbox_endpoints(env)
     account = env["amazon.account"].create(
         {
             "name": "Bench account",
