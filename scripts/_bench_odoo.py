@@ -27,6 +27,8 @@ import threading
 import time
 from datetime import datetime
 
+from _odoo_harness import allow_sandbox_endpoints
+
 import odoo
 from odoo import Command
 from odoo.tools import config
@@ -88,6 +90,7 @@ def setup(env, scenario, opts):
     )
     currencies = marketplaces.mapped("currency_id").with_context(active_test=False)
     currencies.filtered(lambda c: not c.active).write({"active": True})
+    allow_sandbox_endpoints(env)
     account = env["amazon.account"].create(
         {
             "name": "Bench account",
@@ -460,15 +463,34 @@ def time_http():
 
 def commit_seconds(env, override=None):
     """The sync's ``SYNC_COMMIT_SECONDS`` (its commit period within a page of updates), set
-    to ``override`` when given: found in the modules of the registry's ``amazon.account``
-    class, wherever the addon defines it; None when no such constant is there any more."""
-    for klass in type(env["amazon.account"]).__mro__:
-        module = sys.modules.get(klass.__module__)
-        if module is not None and hasattr(module, "SYNC_COMMIT_SECONDS"):
-            if override:
-                module.SYNC_COMMIT_SECONDS = float(override)
-            return module.SYNC_COMMIT_SECONDS
-    return None
+    to ``override`` when given.
+
+    The order sync reads it as a module constant of the addon (today
+    ``models/amazon_account.py``, through ``amazon_account.SYNC_COMMIT_SECONDS``): it is
+    looked up in every loaded module of the addon, so that it may move, and set in each one
+    holding it (a ``from ... import`` copy too). Raises when no module holds it, or when they
+    disagree: a benchmark must not report a commit period the sync does not use."""
+    prefix = f"odoo.addons.{env['amazon.account']._original_module}"
+    holders = {
+        name: module
+        for name, module in list(sys.modules.items())
+        if (name == prefix or name.startswith(prefix + "."))
+        and module is not None
+        and "SYNC_COMMIT_SECONDS" in vars(module)
+    }
+    if not holders:
+        raise RuntimeError(
+            f"SYNC_COMMIT_SECONDS is in no module of {prefix}: the order sync no longer reads "
+            "its commit period from that constant; update commit_seconds() in "
+            "scripts/_bench_odoo.py to where it reads it now"
+        )
+    values = {name: module.SYNC_COMMIT_SECONDS for name, module in holders.items()}
+    if len(set(values.values())) > 1:
+        raise RuntimeError(f"SYNC_COMMIT_SECONDS differs between modules: {values}")
+    if override:
+        for module in holders.values():
+            module.SYNC_COMMIT_SECONDS = float(override)
+    return next(iter(holders.values())).SYNC_COMMIT_SECONDS
 
 
 # --- main -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psycopg2.errors
+from _odoo_harness import allow_sandbox_endpoints
 
 import odoo
 from odoo.tests import Form
@@ -46,6 +47,7 @@ def setup(registry, opts):
             .search([("name", "in", CAMPAIGN_CURRENCIES)])
         )
         currencies.write({"active": True})
+        allow_sandbox_endpoints(env)
         secrets = opts["secrets"]
         account = (
             env["amazon.account"]
