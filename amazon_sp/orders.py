@@ -283,13 +283,18 @@ class OrdersApi:
             packageDetail=package,
         )
 
-    def already_confirmed(self, order_id, package_reference_id, items):
-        """Before resending a confirmation whose outcome is unknown: reads the order
-        (v2026 getOrder with PACKAGES and FULFILLMENT) and answers
-        :data:`.shipments.PACKAGE_FOUND`, :data:`.shipments.ITEMS_SHIPPED` or None
-        (Amazon does not have it: send). ``items``: ``[(order_item_id, quantity), ...]``."""
+    def already_confirmed(self, order_id, package_reference_id, items, tracking_number=None):
+        """Before resending a confirmation whose outcome is unknown: the verdict of
+        :meth:`check_shipment` alone (:data:`.shipments.PACKAGE_FOUND`,
+        :data:`.shipments.ITEMS_SHIPPED`, :data:`.shipments.UNSURE` or None: send)."""
+        return self.check_shipment(order_id, package_reference_id, items, tracking_number).verdict
+
+    def check_shipment(self, order_id, package_reference_id, items, tracking_number=None):
+        """Reads the order (v2026 getOrder with PACKAGES and FULFILLMENT) and answers a
+        :class:`.shipments.ShipmentCheck` (verdict + reason); ``items``:
+        ``[(order_item_id, quantity), ...]``, ``tracking_number``: the one we sent."""
         raw = _get_raw_v2026(self._client, order_id, SHIPMENT_CHECK_DATA)
-        return shipments.already_confirmed(raw, package_reference_id, items)
+        return shipments.check_shipment(raw, package_reference_id, items, tracking_number)
 
 
 def _get_raw_v2026(client, order_id, included_data):
