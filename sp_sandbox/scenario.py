@@ -20,7 +20,14 @@ class Scenario:
     """A seller with marketplaces and orders. Plain JSON data (see README.md)."""
 
     def __init__(
-        self, seller=None, marketplaces=None, orders=None, start=None, listings=None, finances=None
+        self,
+        seller=None,
+        marketplaces=None,
+        orders=None,
+        start=None,
+        listings=None,
+        finances=None,
+        conventions=None,
     ):
         self.seller = dict(seller or {})
         self.seller.setdefault("sellerId", "A2SANDBOX0SELLER")
@@ -32,6 +39,8 @@ class Scenario:
         # {"settlementDays": 14, "settlementAnchor": ISO, "advertising": [{"marketplace",
         #  "time", "amount", "tax"}]} (see finances.py)
         self.finances = copy.deepcopy(finances or {})
+        # initial convention switches (conventions.py), e.g. {"proceeds": "itemized"}
+        self.conventions = dict(conventions or {})
 
     # --- construction -----------------------------------------------------
     @classmethod
@@ -44,6 +53,7 @@ class Scenario:
             start=payload.get("start"),
             listings=payload.get("listings"),
             finances=payload.get("finances"),
+            conventions=payload.get("conventions"),
         )
 
     @classmethod
@@ -62,6 +72,8 @@ class Scenario:
             result["finances"] = copy.deepcopy(self.finances)
         if self.start:
             result["start"] = format_time(self.start)
+        if self.conventions:
+            result["conventions"] = dict(self.conventions)
         return result
 
     def save(self, path):
@@ -172,6 +184,15 @@ def normalize_order(raw, marketplaces_by_id, now):
         raise ValueError("an order needs at least one item")
     for index, item in enumerate(raw_items):
         items.append(_normalize_item(item, index, raw, currency, rate, included))
+    # order-level extras: COD fee and OTHER charge ride on the first item (untaxed), a
+    # delivery tip stays at order level (Amazon attributes it to no item)
+    for key in ("codFee", "otherCharge"):
+        extra = money(raw.get(key) or 0, currency)
+        items[0][key] = extra
+        items[0]["proceedsTotal"] += extra
+    channel = raw.get("channel", "AMAZON")
+    if channel not in ("AMAZON", "NON_AMAZON"):
+        raise ValueError(f"channel must be AMAZON or NON_AMAZON, not {channel!r}")
     if len({i["orderItemId"] for i in items}) != len(items):
         raise ValueError("duplicate orderItemId")
     programs = list(raw.get("programs") or [])
@@ -195,6 +216,8 @@ def normalize_order(raw, marketplaces_by_id, now):
         "marketplace": mp,
         "currency": currency,
         "fulfilledBy": fulfilled_by,
+        "channel": channel,
+        "deliveryTip": money(raw.get("deliveryTip") or 0, currency),
         "createdTime": created,
         "events": events,
         "sellerOrderId": raw.get("sellerOrderId"),

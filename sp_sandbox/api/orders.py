@@ -129,7 +129,7 @@ def search_orders(app, request, elements):
         mark_raw(request)
     result = {
         "orders": [
-            render.order_v2026(current, included)
+            render.order_v2026(current, included, state.conventions)
             if isinstance(current, OrderView)
             else copy.deepcopy(current)
             for _, current in page
@@ -138,8 +138,9 @@ def search_orders(app, request, elements):
     if more:
         token = app.pages.issue("search", **{**query, "last": page[-1][0]})
         result["pagination"] = {"nextToken": token}
-    before_name = "createdBefore" if query["mode"] == "created" else "lastUpdatedBefore"
-    result[before_name] = format_time(query["before"])
+    if state.conventions["window_echo"]:
+        before_name = "createdBefore" if query["mode"] == "created" else "lastUpdatedBefore"
+        result[before_name] = format_time(query["before"])
     return 200, result
 
 
@@ -149,7 +150,8 @@ def get_order(app, request, elements, order_id):
         mark_raw(request)
         return 200, {"order": copy.deepcopy(raw["body"])}
     included = set(listed(request, "includedData", data.INCLUDED_DATA))
-    return 200, {"order": render.order_v2026(order_view(app.state, order_id), included)}
+    current = order_view(app.state, order_id)
+    return 200, {"order": render.order_v2026(current, included, app.state.conventions)}
 
 
 # --- v0 ------------------------------------------------------------------------------
