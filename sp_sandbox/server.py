@@ -56,7 +56,9 @@ class SandboxServer:
         )
         self.faults = FaultInjector(seed=fault_seed)
         self._stop_event = threading.Event()
-        self.app = SandboxApp(self.state, self.rate_limiter, self.faults, self._stop_event)
+        self.app = SandboxApp(
+            self.state, self.rate_limiter, self.faults, self._stop_event, models_dir=models_dir
+        )
         self._server = None
         self._thread = None
 

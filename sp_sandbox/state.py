@@ -106,9 +106,9 @@ class SellerState:
             if status == 429:
                 self._throttled += 1
 
-    def reject(self, operation, message):
+    def reject(self, operation, message, request=None):
         with self.lock:
-            self.rejections.append({"operation": operation, "message": message})
+            self.rejections.append({"operation": operation, "message": message, "request": request})
 
     @property
     def stats(self):
