@@ -94,8 +94,14 @@ class Scenario:
         promotion_ratio=0.15,
         cancel_ratio=0.05,
         future_ratio=0.05,
+        non_amazon=False,
+        extra_proceeds=False,
     ):
         """Realistic seeded orders; deterministic for (orders, seed, start, options).
+
+        ``non_amazon``: about one order in ten is a non-Amazon sale (``channel: NON_AMAZON``);
+        ``extra_proceeds``: about one FBM order in six gets a COD fee, an OTHER charge and/or
+        a delivery tip. Both leave every other order exactly as without them.
 
         ``start`` (default: the current UTC hour) is the virtual time at which a server built
         on the scenario starts; orders are created over the ``days`` before it, and some events
@@ -119,11 +125,25 @@ class Scenario:
             rng=random.Random(seed),
         )
         payload["start"] = start
+        _unusual(payload["orders"], random.Random(seed + 15), non_amazon, extra_proceeds)
         return cls.from_dict(payload)
 
     # --- helpers ----------------------------------------------------------
     def marketplace_by_id(self):
         return {m["id"]: m for m in self.marketplaces}
+
+
+def _unusual(orders, rng, non_amazon, extra_proceeds):
+    """Mark some generated orders non-Amazon / give them extra proceeds (own random stream, so
+    the usual orders do not change)."""
+    for order in orders:
+        draw, kinds = rng.random(), rng.random()
+        if non_amazon and draw < 0.1:
+            order["channel"] = "NON_AMAZON"
+        elif extra_proceeds and 0.1 <= draw < 0.27 and order.get("fulfilledBy") == "MERCHANT":
+            order["codFee"] = "2.50" if kinds < 0.6 else None
+            order["otherCharge"] = "1.00" if 0.3 <= kinds < 0.8 else None
+            order["deliveryTip"] = "3.00" if kinds >= 0.5 else None
 
 
 def _marketplace_entry(entry):
