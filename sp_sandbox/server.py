@@ -32,7 +32,16 @@ class _QuietHandler(WSGIRequestHandler):
 class SandboxServer:
     """An SP-API sandbox on loopback. Use as a context manager or start()/stop()."""
 
-    def __init__(self, scenario=None, port=0, speed=1.0, host="127.0.0.1", fault_seed=None):
+    def __init__(
+        self,
+        scenario=None,
+        port=0,
+        speed=1.0,
+        host="127.0.0.1",
+        fault_seed=None,
+        conventions=None,
+        models_dir=None,
+    ):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox only binds to loopback")
         if speed <= 0:
@@ -42,10 +51,14 @@ class SandboxServer:
         self.port = int(port)
         self.speed = float(speed)
         self.rate_limiter = RateLimiter(speed=self.speed)
-        self.state = SellerState(self.scenario, speed=self.speed, rate_limiter=self.rate_limiter)
+        self.state = SellerState(
+            self.scenario, speed=self.speed, rate_limiter=self.rate_limiter, conventions=conventions
+        )
         self.faults = FaultInjector(seed=fault_seed)
         self._stop_event = threading.Event()
-        self.app = SandboxApp(self.state, self.rate_limiter, self.faults, self._stop_event)
+        self.app = SandboxApp(
+            self.state, self.rate_limiter, self.faults, self._stop_event, models_dir=models_dir
+        )
         self._server = None
         self._thread = None
 
