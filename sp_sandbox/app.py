@@ -3,6 +3,7 @@ operation handlers (``api/``), LWA (``auth``), presigned documents and control e
 
 import json
 import logging
+import os
 import secrets
 import socket
 import struct
@@ -24,6 +25,8 @@ from .control import control
 from .recorder import RECORDER, Exchange
 
 _logger = logging.getLogger(__name__)
+REJECTION_LOG = "SP_SANDBOX_REJECTION_LOG"
+_LOG_LOCK = threading.Lock()
 QUOTA_EXCEEDED = "You exceeded your quota for the requested resource."
 INTERNAL_FAILURE = "We encountered an internal error. Please try again."
 # fault kind -> the error Amazon answers (malformed/missing_field spoil a good answer instead)
@@ -171,6 +174,7 @@ class SandboxApp:
                 # a request the rules refuse: what tests assert the client never sends
                 _logger.warning("sp_sandbox refused %s: %s", name, exc.message)
                 self.state.reject(name, exc.message, request.full_path)
+                _log_rejection(name, exc.message, request.full_path)
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         faulted = False
         if status < 300 and payload is not None and fault is not None:
@@ -186,6 +190,17 @@ class SandboxApp:
         if body:
             response.headers["Content-Type"] = "application/json"
         return response
+
+
+def _log_rejection(name, message, path):
+    """With ``$SP_SANDBOX_REJECTION_LOG`` set, append the refusal there (one JSON line): how a
+    whole test run (Odoo included) tells whether the client sent a request Amazon forbids."""
+    target = os.environ.get(REJECTION_LOG)
+    if not target:
+        return
+    line = json.dumps({"operation": name, "message": message, "request": path})
+    with _LOG_LOCK, open(target, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
 
 
 def _remove_required(name, payload):
