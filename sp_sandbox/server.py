@@ -2,6 +2,8 @@
 
 import logging
 import threading
+from datetime import timezone
+from email.utils import format_datetime
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -22,6 +24,14 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log(self, type, message, *args):  # noqa: A002 - Werkzeug's signature
         _logger.debug(message, *args)
+
+    def date_time_string(self, timestamp=None):
+        # Amazon's ``Date`` header is Amazon's clock (clients place their sync window on it):
+        # stamp the seller's virtual clock, which tests and campaigns move, not the machine's.
+        state = getattr(getattr(self.server, "app", None), "state", None)
+        if timestamp is not None or state is None:
+            return super().date_time_string(timestamp)
+        return format_datetime(state.now().astimezone(timezone.utc), usegmt=True)
 
     def connection_dropped(self, error, environ=None):
         # a "reset" fault (or a client that went away): never answer on this socket again;

@@ -4,37 +4,13 @@ Every SP-API response a sandbox serves during the session is recorded and valida
 end against Amazon's models (skipped when ../shared/sp-api is absent).
 """
 
-from datetime import UTC
-from email.utils import format_datetime
-
 import contract
 import pytest
 
 from amazon_sp import _adapter, ratelimit
 from sp_sandbox import RECORDER, SandboxServer, Scenario
-from sp_sandbox.server import _QuietHandler
 
 RECORDER.enable()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sandbox_date_is_its_clock():
-    """Amazon's ``Date`` header is Amazon's clock, and the client places its sync window
-    on it; the sandbox's clock is virtual (it starts at the scenario's start and tests
-    advance it), but its HTTP server stamps the machine's time. Until the sandbox stamps
-    its own clock, this test fixture makes its request handler do so."""
-    original = _QuietHandler.date_time_string
-
-    def date_time_string(handler, timestamp=None):
-        app = getattr(handler.server, "app", None)
-        state = getattr(app, "state", None)
-        if timestamp is not None or state is None:
-            return original(handler, timestamp)
-        return format_datetime(state.now().astimezone(UTC), usegmt=True)
-
-    _QuietHandler.date_time_string = date_time_string
-    yield
-    _QuietHandler.date_time_string = original
 
 
 @pytest.fixture(autouse=True)
