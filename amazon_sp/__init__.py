@@ -9,11 +9,23 @@ Public interface used by the Odoo models::
     client.feeds  # feeds.FeedsApi: submit, get (FeedStatus), get_report (FeedReport)
 """
 
-from . import const, errors, feeds, finances, listings, orders, ratelimit, types
+from . import (
+    amounts,
+    const,
+    errors,
+    feeds,
+    finances,
+    listings,
+    orders,
+    ratelimit,
+    shipments,
+    types,
+    window,
+)
 from .client import ClientConfig, ClientStats, Page, SpApiClient
 from .feeds import FeedStatus, SubmittedFeed
 from .listings import FeedIssue, FeedReport, FeedReportError, MessageResult
-from .orders import OrderFailure, OrdersPage
+from .orders import OrderFailure, OrderSkip, OrdersPage
 from .parsing import parse_order
 from .parsing_v0 import parse_order_v0
 
@@ -26,10 +38,12 @@ __all__ = [
     "FeedStatus",
     "MessageResult",
     "OrderFailure",
+    "OrderSkip",
     "OrdersPage",
     "Page",
     "SpApiClient",
     "SubmittedFeed",
+    "amounts",
     "const",
     "errors",
     "feeds",
@@ -39,5 +53,7 @@ __all__ = [
     "parse_order",
     "parse_order_v0",
     "ratelimit",
+    "shipments",
     "types",
+    "window",
 ]

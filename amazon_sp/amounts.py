@@ -1,9 +1,9 @@
 """What a buyer was charged, line by line: the pure money logic of the order sync.
 
 An Amazon order becomes a list of :class:`Charge` (item, shipping, shipping
-discount, gift wrap, promotion), each with the amount Amazon charged and the tax
-Amazon reported on it, in Decimal. The Odoo layer turns each charge into a sale
-order line and uses :func:`target_gross`, :func:`line_subtotal` and
+discount, gift wrap, promotion, COD fee, other charge, delivery tip), each with the
+amount Amazon charged and the tax Amazon reported on it, in Decimal. The Odoo layer
+turns each charge into a sale order line and uses :func:`target_gross`, :func:`line_subtotal` and
 :func:`price_and_discount` so that Odoo's computed totals equal what the buyer paid.
 """
 
@@ -21,6 +21,9 @@ KIND_SHIPPING = "shipping"
 KIND_SHIPPING_DISCOUNT = "shipping_discount"
 KIND_GIFT_WRAP = "gift_wrap"
 KIND_PROMOTION = "promotion"
+KIND_COD_FEE = "cod_fee"
+KIND_OTHER = "other"
+KIND_DELIVERY_TIP = "delivery_tip"
 
 
 @dataclass(frozen=True)
@@ -28,24 +31,47 @@ class Charge:
     kind: str
     item_id: str | None
     quantity: int
-    amount: Decimal  # as Amazon charged it (tax included on tax-included marketplaces)
+    amount: Decimal  # as Amazon charged it (see tax_included)
     tax: Decimal  # tax Amazon reported on that amount (same sign as amount)
+    # From Amazon's numbers (OrderItem.tax_included): True = amount includes ``tax``,
+    # False = ``tax`` comes on top, None = the numbers do not tell (the caller's rule).
+    tax_included: bool | None = None
+
+
+# order-level kinds summed over the items: (kind, amount field, tax field, sign)
+_SUMMED = (
+    (KIND_SHIPPING, "shipping_price", "shipping_tax", 1),
+    (KIND_SHIPPING_DISCOUNT, "shipping_discount", "shipping_discount_tax", -1),
+    (KIND_GIFT_WRAP, "gift_wrap_price", "gift_wrap_tax", 1),
+    (KIND_COD_FEE, "cod_fee", "cod_fee_tax", 1),
+    (KIND_OTHER, "other_charge", "other_charge_tax", 1),
+)
 
 
 def order_charges(order: Order) -> list[Charge]:
     """Every chargeable line of ``order``; amounts that are zero are left out.
 
     Items keep their own line (one per Amazon order item). Shipping, shipping
-    discounts and gift wrap are summed over the order; promotions stay per item
-    so that each discount carries the taxes of the product it reduces.
+    discounts, gift wrap, COD fees and OTHER charges are summed over the order (one
+    charge per kind, or one per tax reading in the unlikely case items differ);
+    promotions stay per item so that each discount carries the taxes of the product it
+    reduces. The order-level delivery tip is one more charge (no tax).
     """
     charges: list[Charge] = []
-    shipping = shipping_tax = ship_disc = ship_disc_tax = wrap = wrap_tax = ZERO
+    summed: dict = {}
     for item in order.items:
+        included = getattr(item, "tax_included", None)
         quantity = item.quantity_ordered - item.quantity_cancelled
         if quantity > 0 or item.item_price:
             charges.append(
-                Charge(KIND_ITEM, item.item_id, max(quantity, 0), item.item_price, item.item_tax)
+                Charge(
+                    KIND_ITEM,
+                    item.item_id,
+                    max(quantity, 0),
+                    item.item_price,
+                    item.item_tax,
+                    included,
+                )
             )
         if item.promotion_discount:
             charges.append(
@@ -55,34 +81,48 @@ def order_charges(order: Order) -> list[Charge]:
                     1,
                     -item.promotion_discount,
                     -item.promotion_discount_tax,
+                    included,
                 )
             )
-        shipping += item.shipping_price
-        shipping_tax += item.shipping_tax
-        ship_disc += item.shipping_discount
-        ship_disc_tax += item.shipping_discount_tax
-        wrap += item.gift_wrap_price
-        wrap_tax += item.gift_wrap_tax
-    if shipping:
-        charges.append(Charge(KIND_SHIPPING, None, 1, shipping, shipping_tax))
-    if ship_disc:
-        charges.append(Charge(KIND_SHIPPING_DISCOUNT, None, 1, -ship_disc, -ship_disc_tax))
-    if wrap:
-        charges.append(Charge(KIND_GIFT_WRAP, None, 1, wrap, wrap_tax))
+        for kind, amount_field, tax_field, sign in _SUMMED:
+            amount, tax = summed.get((kind, included), (ZERO, ZERO))
+            summed[(kind, included)] = (
+                amount + sign * getattr(item, amount_field, ZERO),
+                tax + sign * getattr(item, tax_field, ZERO),
+            )
+    for kind, *_ in _SUMMED:
+        for (summed_kind, included), (amount, tax) in summed.items():
+            if summed_kind == kind and amount:
+                charges.append(Charge(kind, None, 1, amount, tax, included))
+    tip = getattr(order, "delivery_tip", ZERO)
+    if tip:
+        charges.append(Charge(KIND_DELIVERY_TIP, None, 1, tip, ZERO, True))
     return charges
 
 
 def target_gross(charge: Charge, *, tax_included: bool, has_taxes: bool) -> Decimal:
     """What the Odoo line must total, taxes included.
 
-    On marketplaces whose prices include tax, the charged amount already holds the
-    tax. Elsewhere (US, CA) Amazon adds its tax on top: it belongs in the line only
-    when Odoo taxes the line too; otherwise Amazon collected it for itself
+    When the amount already holds its tax (``charge.tax_included``, decided from Amazon's
+    numbers; else the caller's ``tax_included``, its marketplace rule), the charged
+    amount is the gross. Otherwise Amazon adds its tax on top: it belongs in the line
+    only when Odoo taxes the line too; otherwise Amazon collected it for itself
     (marketplace facilitator) and the seller's line is the net amount.
     """
+    if charge.tax_included is not None:
+        tax_included = charge.tax_included
     if tax_included or not has_taxes:
         return charge.amount
     return charge.amount + charge.tax
+
+
+def buyer_paid(order: Order) -> Decimal | None:
+    """What the buyer paid according to Amazon: the sum of the items' ``proceedsTotal``
+    plus the delivery tip, or None when an item has no stated total."""
+    totals = [getattr(item, "proceeds_total", None) for item in order.items]
+    if not totals or any(total is None for total in totals):
+        return None
+    return sum(totals, ZERO) + getattr(order, "delivery_tip", ZERO)
 
 
 def line_subtotal(gross: Decimal, rates: list[Decimal], *, digits: int) -> Decimal:

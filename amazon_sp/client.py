@@ -19,6 +19,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
@@ -29,7 +30,7 @@ from sp_api.api.sellers.sellers import Sellers
 from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
 
-from . import const, errors, finances, orders, ratelimit, types
+from . import const, errors, finances, orders, ratelimit, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
 from .orders import V0_PII_ELEMENTS, Page  # noqa: F401 - re-exported
@@ -114,6 +115,7 @@ class SpApiClient:
         self._rdt_cache = {}
         self._rdt_lock = threading.Lock()
         self._lwa = None
+        self._amazon_clock = None  # (Amazon's Date header, local monotonic time of arrival)
         credentials = {
             "refresh_token": config.refresh_token,
             "lwa_app_id": config.client_id,
@@ -266,7 +268,30 @@ class SpApiClient:
                 api.restricted_data_token = None
             if response.rate:
                 bucket.set_rate(response.rate)
+            self._note_amazon_time(response.headers)
             return response
+
+    # --- Amazon's clock --------------------------------------------------------------
+
+    def _note_amazon_time(self, headers):
+        moment = window.parse_http_date(headers.get("Date") if headers is not None else None)
+        if moment is not None:
+            self._amazon_clock = (moment, self._clock())
+
+    def amazon_now(self):
+        """Amazon's current time (naive UTC), from the ``Date`` header of this client's
+        latest SP-API response plus the time elapsed since (never the local wall clock).
+        Without any response yet, one getMarketplaceParticipations call (cheap: burst 15)
+        provides it. :raise errors.SpApiResponseError: Amazon sends no usable Date."""
+        if self._amazon_clock is None:
+            self.get_marketplace_participations()
+        if self._amazon_clock is None:
+            raise errors.SpApiResponseError(
+                "no Date header in Amazon's responses: cannot place the sync window",
+                operation="getMarketplaceParticipations",
+            )
+        moment, received = self._amazon_clock
+        return moment + timedelta(seconds=max(0.0, self._clock() - received))
 
     def _invalidate_tokens(self, rdt):
         if self._lwa is not None:

@@ -385,6 +385,9 @@ LISTINGS_FEED_VERSION = "2.0"
 LISTINGS_FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 LISTINGS_PRODUCT_TYPE = "PRODUCT"  # PATCH of fulfillment availability needs no real type
 LISTINGS_AVAILABILITY_PATH = "/attributes/fulfillment_availability"
+# Messages per JSON_LISTINGS_FEED: the project keeps 10,000 (the cap the issue and the
+# sandbox set), under the 25,000 maxItems of Amazon's listings-feed-schema-v2.json.
+LISTINGS_FEED_MAX_MESSAGES = 10_000
 FULFILLMENT_CHANNEL_DEFAULT = "DEFAULT"  # the seller's own (FBM) fulfillment channel
 FEED_STATUS_DONE = "DONE"
 FEED_STATUS_FATAL = "FATAL"

@@ -130,3 +130,8 @@ class OrderParseError(ValueError):
         self.field = field
         self.problem = problem
         super().__init__(redact(f"Amazon order {self.order_id}: field '{field}': {problem}"))
+
+
+class FulfilledByUnknownError(OrderParseError):
+    """A v2026 order without ``fulfillment.fulfilledBy`` and no other evidence: the orders
+    object resolves it with filtered searches (see :mod:`.orders`)."""

@@ -39,6 +39,7 @@ class SubmittedFeed:
     feed_type: str
     marketplace_ids: tuple[str, ...]
     message_ids: tuple[int, ...] = ()  # listings feeds: the messageIds sent, in order
+    skus: tuple[str, ...] = ()  # listings feeds: the SKU of each message, in the same order
 
 
 @dataclass(frozen=True)
@@ -147,23 +148,47 @@ class FeedsApi:
         pair, listed in :attr:`SubmittedFeed.message_ids`.
 
         :raise ValueError: on an empty seller id or SKU, or a quantity that is not a whole
-            number of units >= 0 (nothing is sent)
+            number of units >= 0, or more pairs than one feed may carry
+            (:data:`.const.LISTINGS_FEED_MAX_MESSAGES`: use
+            :meth:`submit_availability_feeds`); nothing is sent
         """
-        feed = listings.build_availability_feed(seller_id, quantities)
-        sent = self.submit(
-            const.LISTINGS_FEED_TYPE,
-            [marketplace_id],
-            listings.encode_feed(feed),
-            const.LISTINGS_FEED_CONTENT_TYPE,
-        )
-        message_ids = tuple(message["messageId"] for message in feed["messages"])
-        return SubmittedFeed(
-            feed_id=sent.feed_id,
-            document_id=sent.document_id,
-            feed_type=sent.feed_type,
-            marketplace_ids=sent.marketplace_ids,
-            message_ids=message_ids,
-        )
+        quantities = list(quantities)
+        if len(quantities) > const.LISTINGS_FEED_MAX_MESSAGES:
+            raise ValueError(
+                f"{len(quantities)} quantities exceed one listings feed "
+                f"({const.LISTINGS_FEED_MAX_MESSAGES} messages): use submit_availability_feeds"
+            )
+        return self.submit_availability_feeds(seller_id, marketplace_id, quantities)[0]
+
+    def submit_availability_feeds(self, seller_id, marketplace_id, quantities):
+        """Like :meth:`submit_availability`, split into as many JSON_LISTINGS_FEEDs as
+        Amazon's cap requires (:data:`.const.LISTINGS_FEED_MAX_MESSAGES` messages each),
+        in order -> ``[SubmittedFeed]``. Each feed numbers its messages from 1; its
+        ``skus`` give the SKU of each message id. Every chunk is built (and checked) before
+        the first is sent."""
+        quantities = list(quantities)
+        size = const.LISTINGS_FEED_MAX_MESSAGES
+        chunks = [quantities[i : i + size] for i in range(0, len(quantities), size)] or [[]]
+        feeds = [listings.build_availability_feed(seller_id, chunk) for chunk in chunks]
+        submitted = []
+        for feed in feeds:
+            sent = self.submit(
+                const.LISTINGS_FEED_TYPE,
+                [marketplace_id],
+                listings.encode_feed(feed),
+                const.LISTINGS_FEED_CONTENT_TYPE,
+            )
+            submitted.append(
+                SubmittedFeed(
+                    feed_id=sent.feed_id,
+                    document_id=sent.document_id,
+                    feed_type=sent.feed_type,
+                    marketplace_ids=sent.marketplace_ids,
+                    message_ids=tuple(m["messageId"] for m in feed["messages"]),
+                    skus=tuple(m["sku"] for m in feed["messages"]),
+                )
+            )
+        return submitted
 
     def get(self, feed_id):
         """getFeed -> :class:`FeedStatus`."""

@@ -19,11 +19,22 @@ those same two operations.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+import dataclasses
+from datetime import timedelta
 
-from . import carriers, const, errors, shipments
+from . import carriers, const, errors, shipments, window
+from .pages import (  # noqa: F401 - re-exported
+    SKIP_NON_AMAZON,
+    OrderFailure,
+    OrderSkip,
+    OrdersPage,
+    Page,
+    _empty_window,
+    _pages,
+    _window_end,
+    skip_reason,
+    strip_nul,
+)
 from .parsing import format_datetime, parse_datetime, parse_order
 from .parsing_v0 import parse_order_v0
 
@@ -36,86 +47,6 @@ _V0_CHANNELS = {"AMAZON": const.CHANNEL_AFN, "MERCHANT": const.CHANNEL_MFN}
 _V0_STATUSES = {}
 for _v0_name, _status in const.V0_STATUS_MAP.items():
     _V0_STATUSES.setdefault(_status, []).append(_v0_name)
-
-
-@dataclass
-class Page:
-    """One page of raw orders, as Amazon's JSON (``search_raw``)."""
-
-    number: int
-    raw_orders: list
-    next_token: str | None
-    window_end: datetime | None  # naive UTC: end of the window Amazon served
-
-
-@dataclass(frozen=True)
-class OrderFailure:
-    """An order Amazon sent that cannot become a :class:`~.types.Order`."""
-
-    order_id: str | None  # None: Amazon sent it without a usable reference
-    problem: str  # what is wrong, without the order id ("missing or not a string")
-    message: str  # the whole sentence, order id and field path included
-    raw: object = field(default=None, repr=False, compare=False)  # the order as Amazon sent it
-
-    def __str__(self):
-        return self.message
-
-    @classmethod
-    def from_error(cls, exc, raw=None):
-        order_id = None if exc.order_id in (None, "<unknown>") else exc.order_id
-        return cls(order_id=order_id, problem=exc.problem, message=str(exc), raw=raw)
-
-
-@dataclass
-class OrdersPage:
-    """One page of a search, parsed: every raw order is in ``orders`` or in ``failures``."""
-
-    number: int
-    orders: list  # [types.Order]
-    failures: list  # [OrderFailure]
-    raw_orders: list = field(repr=False)
-    next_token: str | None = None
-    window_end: datetime | None = None  # naive UTC: end of the window Amazon served
-
-
-def _window_end(value, operation):
-    """Window end of a search response -> naive UTC (ISO 8601, or epoch seconds as in
-    one of Amazon's own v0 examples: "1.569521782042E9")."""
-    if not value:
-        return None
-    try:
-        if isinstance(value, (int, float)) or re.fullmatch(r"[0-9.]+(E[0-9]+)?", str(value)):
-            seconds = float(value)
-            return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
-        return parse_datetime(value)
-    except (TypeError, ValueError):
-        raise errors.SpApiResponseError(
-            f"unparseable window end {value!r}", operation=operation
-        ) from None
-
-
-def _pages(fetch):
-    """Yield :class:`Page` objects of a paginated search; ``fetch(token)`` returns one
-    page as (raw orders, next token or None, window end); the first call gets None."""
-    token, number = None, 0
-    while True:
-        orders, token, window_end = fetch(token)
-        number += 1
-        yield Page(number=number, raw_orders=orders, next_token=token, window_end=window_end)
-        if not token:
-            return
-
-
-def strip_nul(raw):
-    """``raw`` without NUL characters (PostgreSQL refuses them in text; they carry nothing):
-    a buyer name holding one must not make the order fail."""
-    if isinstance(raw, str):
-        return raw.replace("\x00", "") if "\x00" in raw else raw
-    if isinstance(raw, dict):
-        return {key: strip_nul(value) for key, value in raw.items()}
-    if isinstance(raw, list):
-        return [strip_nul(value) for value in raw]
-    return raw
 
 
 class OrdersApi:
@@ -133,21 +64,41 @@ class OrdersApi:
 
     # --- typed -------------------------------------------------------------------------
 
-    def parse(self, raw):
+    def parse(self, raw, fulfilled_by=None):
         """One raw order of this version -> :class:`~.types.Order` (NUL characters
         dropped); raises :class:`~.errors.OrderParseError`."""
-        return type(self).parser(strip_nul(raw))
+        if fulfilled_by is None or self.version != "v2026":  # v0 always says
+            return type(self).parser(strip_nul(raw))
+        return type(self).parser(strip_nul(raw), fulfilled_by=fulfilled_by)
 
-    def read(self, raw_orders):
+    def read(self, raw_orders, fulfilled_by=None, resolve=None):
         """Raw orders -> ([types.Order], [OrderFailure]); one bad order never stops the
-        others."""
-        orders, failures = [], []
+        others. Non-Amazon sales are left out (see :meth:`read_page`)."""
+        orders, failures, _skipped = self.read_page(raw_orders, fulfilled_by, resolve)
+        return orders, failures
+
+    def read_page(self, raw_orders, fulfilled_by=None, resolve=None):
+        """Raw orders -> (orders, failures, skipped). ``fulfilled_by``: the search's
+        single filter value; ``resolve(raw)`` -> "AMAZON"/"MERCHANT"/None places an order
+        that says neither (see :meth:`search`)."""
+        orders, failures, skipped = [], [], []
         for raw in raw_orders:
+            skip = skip_reason(raw)
+            if skip is not None:
+                skipped.append(skip)
+                continue
             try:
-                orders.append(self.parse(raw))
+                try:
+                    orders.append(self.parse(raw, fulfilled_by))
+                except errors.FulfilledByUnknownError:
+                    value = resolve(raw) if resolve else None
+                    if value is None:
+                        raise
+                    order = self.parse(raw, value)
+                    orders.append(dataclasses.replace(order, channel_source="search"))
             except errors.OrderParseError as exc:
                 failures.append(OrderFailure.from_error(exc, raw))
-        return orders, failures
+        return orders, failures, skipped
 
     def search(
         self,
@@ -163,6 +114,10 @@ class OrdersApi:
         page followed. ``fulfilled_by``: ``"AMAZON"``/``"MERCHANT"``;
         ``fulfillment_statuses``: ``const.ORDER_STATUSES`` values (None: every status).
 
+        The window ends at Amazon's time minus :data:`.window.WINDOW_MARGIN` (or the
+        earlier ``last_updated_before``), sent on every page: ``page.window_end``.
+        Orders without ``fulfilledBy``: see :meth:`_fulfilled_by_resolver`.
+
         :raise ValueError: a filter value in another spelling (nothing is sent)"""
         unknown = [v for v in fulfilled_by or () if v not in _V0_CHANNELS]
         unknown += [v for v in fulfillment_statuses or () if v not in const.ORDER_STATUSES]
@@ -176,8 +131,14 @@ class OrdersApi:
             fulfillment_statuses=fulfillment_statuses,
             page_size=page_size,
         )
+        single = fulfilled_by[0] if fulfilled_by and len(set(fulfilled_by)) == 1 else None
+        resolver = None
         for page in pages:
-            orders, failures = self.read(page.raw_orders)
+            if resolver is None and page.window_end is not None:
+                resolver = self._fulfilled_by_resolver(
+                    last_updated_after, page.window_end, marketplace_ids, fulfillment_statuses
+                )
+            orders, failures, skipped = self.read_page(page.raw_orders, single, resolver)
             yield OrdersPage(
                 number=page.number,
                 orders=orders,
@@ -185,20 +146,93 @@ class OrdersApi:
                 raw_orders=page.raw_orders,
                 next_token=page.next_token,
                 window_end=page.window_end,
+                skipped=skipped,
             )
+
+    def _fulfilled_by_resolver(self, after, before, marketplace_ids, statuses=None):
+        """``resolve(raw)`` for orders that do not say who fulfils them.
+
+        Call budget: searchOrders allows about one call a minute, so the sync keeps ONE
+        unfiltered search per run; only when an order lacks ``fulfilledBy`` (and has no
+        packages) does this run two id-only searches over the same fixed window, filtered
+        AMAZON then MERCHANT (each at most once per run, all pages), and places the order
+        by the one that returned it. Found by neither (updated again meanwhile): None,
+        the order fails this run and comes back in the next window."""
+        found = {}
+
+        def ids(value):
+            if value not in found:
+                found[value] = {
+                    raw.get("orderId")
+                    for page in self._search(
+                        after,
+                        marketplace_ids,
+                        last_updated_before=before,
+                        fulfilled_by=[value],
+                        fulfillment_statuses=statuses,
+                        page_size=100,
+                        included_data=(),
+                    )
+                    for raw in page.raw_orders
+                    if isinstance(raw, dict)
+                }
+            return found[value]
+
+        def resolve(raw):
+            order_id = raw.get("orderId") if isinstance(raw, dict) else None
+            for value in ("AMAZON", "MERCHANT"):
+                if order_id in ids(value):
+                    return value
+            return None
+
+        return resolve
 
     def get(self, order_id):
         """One order by reference -> :class:`~.types.Order`. Raises
         :class:`~.errors.SpApiNotFoundError` when Amazon does not know it and
-        :class:`~.errors.OrderParseError` when it cannot be read."""
-        return self.parse(self.get_raw(order_id))
+        :class:`~.errors.OrderParseError` when it cannot be read (or, v2026, when it
+        says neither who fulfils it nor anything that tells, and was updated less than
+        the window margin ago: the next search places it). A non-Amazon sale parses."""
+        return self.get_parsed(self.get_raw(order_id))
+
+    def _resolve_one(self, raw):
+        """``fulfilledBy`` of one order that does not say: the filtered searches over the
+        seconds around its last update (see :meth:`_fulfilled_by_resolver`)."""
+        try:
+            updated = parse_datetime(raw.get("lastUpdatedTime"))
+        except (TypeError, ValueError):
+            return None
+        marketplace = (raw.get("salesChannel") or {}).get("marketplaceId")
+        if not marketplace:
+            return None
+        latest = self._client.amazon_now() - window.WINDOW_MARGIN
+        before = min(updated + timedelta(seconds=1), latest).replace(microsecond=0)
+        after = updated - timedelta(seconds=1)
+        if before <= after:
+            return None
+        return self._fulfilled_by_resolver(after, before, [marketplace])(raw)
 
     def get_page(self, order_id):
-        """One order by reference as a one-order :class:`OrdersPage` (in ``orders`` or in
-        ``failures``), to be applied like a search page."""
+        """One order by reference as a one-order :class:`OrdersPage` (in ``orders``,
+        ``failures`` or ``skipped``), to be applied like a search page."""
         raw = self.get_raw(order_id)
-        orders, failures = self.read([raw])
+        skip = skip_reason(raw)
+        if skip is not None:
+            return OrdersPage(number=1, orders=[], failures=[], raw_orders=[raw], skipped=[skip])
+        try:
+            orders, failures = [self.get_parsed(raw)], []
+        except errors.OrderParseError as exc:
+            orders, failures = [], [OrderFailure.from_error(exc, raw)]
         return OrdersPage(number=1, orders=orders, failures=failures, raw_orders=[raw])
+
+    def get_parsed(self, raw):
+        try:
+            return self.parse(raw)
+        except errors.FulfilledByUnknownError:
+            value = self._resolve_one(raw)
+            if value is None:
+                raise
+            return dataclasses.replace(self.parse(raw, value), channel_source="search")
 
     # --- shipments (the same operations for both versions) ------------------------------
 
@@ -249,13 +283,18 @@ class OrdersApi:
             packageDetail=package,
         )
 
-    def already_confirmed(self, order_id, package_reference_id, items):
-        """Before resending a confirmation whose outcome is unknown: reads the order
-        (v2026 getOrder with PACKAGES and FULFILLMENT) and answers
-        :data:`.shipments.PACKAGE_FOUND`, :data:`.shipments.ITEMS_SHIPPED` or None
-        (Amazon does not have it: send). ``items``: ``[(order_item_id, quantity), ...]``."""
+    def already_confirmed(self, order_id, package_reference_id, items, tracking_number=None):
+        """Before resending a confirmation whose outcome is unknown: the verdict of
+        :meth:`check_shipment` alone (:data:`.shipments.PACKAGE_FOUND`,
+        :data:`.shipments.ITEMS_SHIPPED`, :data:`.shipments.UNSURE` or None: send)."""
+        return self.check_shipment(order_id, package_reference_id, items, tracking_number).verdict
+
+    def check_shipment(self, order_id, package_reference_id, items, tracking_number=None):
+        """Reads the order (v2026 getOrder with PACKAGES and FULFILLMENT) and answers a
+        :class:`.shipments.ShipmentCheck` (verdict + reason); ``items``:
+        ``[(order_item_id, quantity), ...]``, ``tracking_number``: the one we sent."""
         raw = _get_raw_v2026(self._client, order_id, SHIPMENT_CHECK_DATA)
-        return shipments.already_confirmed(raw, package_reference_id, items)
+        return shipments.check_shipment(raw, package_reference_id, items, tracking_number)
 
 
 def _get_raw_v2026(client, order_id, included_data):
@@ -298,8 +337,11 @@ class OrdersV2026(OrdersApi):
             "marketplaceIds": list(marketplace_ids),
             "maxResultsPerPage": int(page_size),
         }
-        if last_updated_before is not None:
-            params["lastUpdatedBefore"] = format_datetime(last_updated_before)
+        end = window.window_end(client.amazon_now, last_updated_after, last_updated_before)
+        if end is None:
+            yield _empty_window(last_updated_after)
+            return
+        params["lastUpdatedBefore"] = format_datetime(end)
         if fulfilled_by:
             params["fulfilledBy"] = list(fulfilled_by)
         if fulfillment_statuses:
@@ -321,8 +363,8 @@ class OrdersV2026(OrdersApi):
                 )
             pagination = body.get("pagination") or {}
             next_token = pagination.get("nextToken") if isinstance(pagination, dict) else None
-            window_end = body.get("lastUpdatedBefore") or body.get("createdBefore")
-            return orders, next_token, _window_end(window_end, "searchOrders")
+            _window_end(body.get("lastUpdatedBefore"), "searchOrders")  # readable if sent
+            return orders, next_token, end
 
         yield from _pages(fetch)
 
@@ -385,8 +427,11 @@ class OrdersV0(OrdersApi):
             "MarketplaceIds": list(marketplace_ids),
             "MaxResultsPerPage": int(page_size),
         }
-        if last_updated_before is not None:
-            params["LastUpdatedBefore"] = format_datetime(last_updated_before)
+        end = window.window_end(client.amazon_now, last_updated_after, last_updated_before)
+        if end is None:
+            yield _empty_window(last_updated_after)
+            return
+        params["LastUpdatedBefore"] = format_datetime(end)
         if fulfillment_channels:
             params["FulfillmentChannels"] = list(fulfillment_channels)
         if order_statuses:
@@ -408,8 +453,8 @@ class OrdersV0(OrdersApi):
                 if order.get("AmazonOrderId"):
                     order["OrderItems"] = self._order_items(order["AmazonOrderId"])
                 orders.append(order)
-            window_end = payload.get("LastUpdatedBefore") or payload.get("CreatedBefore")
-            return orders, payload.get("NextToken"), _window_end(window_end, "getOrders")
+            _window_end(payload.get("LastUpdatedBefore"), "getOrders")  # readable if sent
+            return orders, payload.get("NextToken"), end
 
         yield from _pages(fetch)
 
@@ -422,6 +467,7 @@ class OrdersV0(OrdersApi):
         fulfilled_by,
         fulfillment_statuses,
         page_size,
+        included_data=None,
     ):
         channels = [_V0_CHANNELS[value] for value in fulfilled_by or ()] or None
         statuses = [

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from . import const
-from .errors import OrderParseError
+from .errors import FulfilledByUnknownError, OrderParseError
 from .types import Address, Buyer, Order, OrderItem, TaxRegistration
 
 ZERO = Decimal(0)
@@ -300,12 +300,18 @@ def _parse_item_v2026(ctx, raw, index, order_status):
         "promotion_discount_tax": ZERO,
         "gift_wrap_price": ZERO,
         "gift_wrap_tax": ZERO,
+        "cod_fee": ZERO,
+        "cod_fee_tax": ZERO,
+        "other_charge": ZERO,
+        "other_charge_tax": ZERO,
     }
     proceeds = ctx.obj(raw, "proceeds", f"{path}.proceeds")
     has_item_line = False
     discount_tax = ZERO
+    charged = tax_total = ZERO  # sum of the non-TAX breakdowns; TAX subtotals
+    proceeds_total = None
     if proceeds is not None:
-        ctx.money(proceeds.get("proceedsTotal"), f"{path}.proceeds.proceedsTotal")
+        proceeds_total = ctx.money(proceeds.get("proceedsTotal"), f"{path}.proceeds.proceedsTotal")
         for b_index, breakdown in enumerate(
             ctx.lst(proceeds, "breakdowns", f"{path}.proceeds.breakdowns")
         ):
@@ -324,6 +330,10 @@ def _parse_item_v2026(ctx, raw, index, order_status):
                 subtype = ctx.text(detail, "subtype", f"{d_path}.subtype") or "OTHER"
                 value = ctx.money(detail.get("value"), f"{d_path}.value") or ZERO
                 details[subtype] = details.get(subtype, ZERO) + value
+            if kind == "TAX":
+                tax_total += subtotal
+            else:
+                charged += subtotal
             if kind == "ITEM":
                 amounts["item_price"] += subtotal
                 has_item_line = True
@@ -331,6 +341,10 @@ def _parse_item_v2026(ctx, raw, index, order_status):
                 amounts["shipping_price"] += subtotal
             elif kind == "GIFT_WRAP":
                 amounts["gift_wrap_price"] += subtotal
+            elif kind == "COD_FEE":
+                amounts["cod_fee"] += subtotal
+            elif kind == "OTHER":
+                amounts["other_charge"] += subtotal
             elif kind == "DISCOUNT":
                 if details:
                     amounts["promotion_discount"] += abs(details.get("ITEM", ZERO))
@@ -342,6 +356,8 @@ def _parse_item_v2026(ctx, raw, index, order_status):
                     amounts["item_tax"] += details.get("ITEM", ZERO)
                     amounts["shipping_tax"] += details.get("SHIPPING", ZERO)
                     amounts["gift_wrap_tax"] += details.get("GIFT_WRAP", ZERO)
+                    amounts["cod_fee_tax"] += details.get("COD_FEE", ZERO)
+                    amounts["other_charge_tax"] += details.get("OTHER", ZERO)
                     discount_tax += abs(details.get("DISCOUNT", ZERO))
                 else:
                     amounts["item_tax"] += subtotal
@@ -353,6 +369,12 @@ def _parse_item_v2026(ctx, raw, index, order_status):
         amounts["item_price"] = unit_price * qty
 
     _check_item_amounts(ctx, path, unit_price, amounts)
+    tax_included = None
+    if proceeds_total is not None and tax_total:
+        if charged == proceeds_total:
+            tax_included = True
+        elif charged + tax_total == proceeds_total:
+            tax_included = False
 
     fulfillment = ctx.obj(raw, "fulfillment", f"{path}.fulfillment") or {}
     shipped = ctx.integer(fulfillment, "quantityFulfilled", f"{path}.fulfillment.quantityFulfilled")
@@ -398,12 +420,48 @@ def _parse_item_v2026(ctx, raw, index, order_status):
         condition_note=ctx.text(condition, "conditionNote") or None,
         serial_numbers=serials,
         promotion_ids=promotion_ids,
+        proceeds_total=proceeds_total,
+        tax_included=tax_included,
         **amounts,
     )
 
 
-def parse_order(raw):
-    """Orders v2026-01-01 order dict -> :class:`~.types.Order`."""
+def _channel(ctx, raw, fulfillment, fulfilled_by):
+    """(channel, how it was decided). ``fulfillment.fulfilledBy`` is optional in Amazon's
+    model: without it, the search's own filter (``fulfilled_by``) decides, else packages
+    (Amazon's model: "only available for merchant-fulfilled orders"); else the order
+    cannot be placed here (:class:`~.errors.FulfilledByUnknownError`)."""
+    value = fulfillment.get("fulfilledBy")
+    source = "data"
+    if value is None and fulfilled_by:
+        value, source = fulfilled_by, "query"
+    if value is None and ctx.lst(raw, "packages", "packages"):
+        value, source = "MERCHANT", "packages"
+    if value == "AMAZON":
+        return const.CHANNEL_AFN, source
+    if value == "MERCHANT":
+        return const.CHANNEL_MFN, source
+    if value is None:
+        raise FulfilledByUnknownError(
+            ctx.order_id, "fulfillment.fulfilledBy", "missing: cannot tell FBA from FBM"
+        )
+    ctx.fail("fulfillment.fulfilledBy", f"unknown value {value!r}")
+
+
+def _delivery_tip(ctx, proceeds):
+    tip, status = ZERO, None
+    for index, breakdown in enumerate(ctx.lst(proceeds, "breakdowns", "proceeds.breakdowns")):
+        if isinstance(breakdown, dict) and breakdown.get("type") == "DELIVERY_TIP":
+            b_path = f"proceeds.breakdowns[{index}]"
+            tip += ctx.money(breakdown.get("subtotal"), f"{b_path}.subtotal") or ZERO
+            status = ctx.text(breakdown, "status", f"{b_path}.status") or status
+    return tip, status
+
+
+def parse_order(raw, fulfilled_by=None):
+    """Orders v2026-01-01 order dict -> :class:`~.types.Order`. ``fulfilled_by``
+    ("AMAZON"/"MERCHANT"): what the search that found it filtered on, used when the order
+    does not say."""
     if not isinstance(raw, dict):
         raise OrderParseError(None, "order", f"expected an object, got {_json_kind(raw)}")
     order_id = raw.get("orderId")
@@ -411,16 +469,8 @@ def parse_order(raw):
         raise OrderParseError(None, "orderId", "missing or not a string")
     ctx = _Ctx(order_id)
 
-    fulfillment = ctx.obj(raw, "fulfillment", "fulfillment")
-    if not fulfillment:
-        ctx.fail("fulfillment.fulfilledBy", "missing: cannot tell FBA from FBM")
-    fulfilled_by = fulfillment.get("fulfilledBy")
-    if fulfilled_by == "AMAZON":
-        channel = const.CHANNEL_AFN
-    elif fulfilled_by == "MERCHANT":
-        channel = const.CHANNEL_MFN
-    else:
-        ctx.fail("fulfillment.fulfilledBy", f"missing or unknown value {fulfilled_by!r}")
+    fulfillment = ctx.obj(raw, "fulfillment", "fulfillment") or {}
+    channel, channel_source = _channel(ctx, raw, fulfillment, fulfilled_by)
     raw_status = fulfillment.get("fulfillmentStatus")
     if raw_status not in const.ORDER_STATUSES:
         ctx.fail("fulfillment.fulfillmentStatus", f"missing or unknown status {raw_status!r}")
@@ -432,6 +482,7 @@ def parse_order(raw):
     proceeds = ctx.obj(raw, "proceeds", "proceeds") or {}
     grand_total = proceeds.get("grandTotal")
     total = ctx.money(grand_total, "proceeds.grandTotal")
+    delivery_tip, tip_status = _delivery_tip(ctx, proceeds)
     if ctx.currency is None:
         ctx.currency = _first_currency(raw, "amount", "currencyCode")
 
@@ -504,6 +555,9 @@ def parse_order(raw):
         ),
         tax_registrations=tuple(registrations),
         source="v2026",
+        delivery_tip=delivery_tip,
+        delivery_tip_status=tip_status,
+        channel_source=channel_source,
         raw_status=raw_status,
         extra={
             "programs": programs,

@@ -13,6 +13,9 @@ Amount conventions (identical for both API versions):
 * ``shipping_price``/``gift_wrap_price`` likewise, with their taxes.
 * Discounts (``promotion_discount``, ``shipping_discount``) are positive
   magnitudes, with their taxes (also positive).
+* Whether an amount includes its tax is decided per item from Amazon's own numbers
+  (``OrderItem.tax_included``), not from the marketplace: Amazon's models allow both
+  readings of v2026 proceeds.
 """
 
 from __future__ import annotations
@@ -81,6 +84,15 @@ class OrderItem:
     condition_note: str | None = None
     serial_numbers: tuple[str, ...] = ()
     promotion_ids: tuple[str, ...] = ()
+    cod_fee: Decimal = Decimal(0)  # cash-on-delivery fee (v2026 COD_FEE), with its tax
+    cod_fee_tax: Decimal = Decimal(0)
+    other_charge: Decimal = Decimal(0)  # v2026 OTHER proceeds, with its tax
+    other_charge_tax: Decimal = Decimal(0)
+    proceeds_total: Decimal | None = None  # v2026 item proceedsTotal as Amazon stated it
+    # True: the amounts above include their tax (sum of breakdowns = proceedsTotal);
+    # False: the tax comes on top (sum + TAX = proceedsTotal); None: the numbers do not
+    # tell (no tax, no proceeds, v0, or neither reading adds up: the caller's rule applies)
+    tax_included: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,11 @@ class Order:
     ship_service_level: str | None = None
     tax_registrations: tuple[TaxRegistration, ...] = ()
     source: str = "v2026"  # "v2026" or "v0": which API the data came from
+    delivery_tip: Decimal = Decimal(0)  # order-level DELIVERY_TIP proceeds (v2026)
+    delivery_tip_status: str | None = None  # PENDING / FINALIZED
+    # how ``channel`` was decided: "data" (fulfilledBy), "query" (the search's filter),
+    # "packages" (only merchant orders have packages), "search" (filtered re-search)
+    channel_source: str = "data"
     raw_status: str | None = None  # Amazon's spelling, for messages
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 

@@ -11,7 +11,7 @@ import time
 
 from psycopg2 import errors as pg_errors
 
-from odoo import _, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 from ..amazon_sp import const
@@ -89,6 +89,25 @@ class PageContext:
 
 class AmazonAccount(models.Model):
     _inherit = "amazon.account"
+
+    # Charges of some orders beyond items, shipping and gift wrapping: lines like shipping.
+    cod_fee_product_id = fields.Many2one(
+        "product.product",
+        string="COD Fee Product",
+        default=lambda self: self._default_amazon_product("product_amazon_cod_fee"),
+        help="Product of the cash-on-delivery fee lines of Amazon orders.",
+    )
+    other_charge_product_id = fields.Many2one(
+        "product.product",
+        string="Other Charges Product",
+        default=lambda self: self._default_amazon_product("product_amazon_other_charge"),
+        help="Product of the lines of charges Amazon reports as OTHER.",
+    )
+    delivery_tip_product_id = fields.Many2one(
+        "product.product",
+        default=lambda self: self._default_amazon_product("product_amazon_delivery_tip"),
+        help="Product of the delivery tip lines of Amazon orders (the tip the buyer gave).",
+    )
 
     # --- Pulling ------------------------------------------------------------------------------
     def _amazon_pull_orders(self, client, outcome):
@@ -176,6 +195,7 @@ class AmazonAccount(models.Model):
         page = client.orders_api(self.orders_api_version).get_page(order_ref)
         self._amazon_apply_page(page, outcome)
         self._amazon_commit()
+        return page
 
     # --- Applying -----------------------------------------------------------------------------
     def _amazon_apply_page(self, page, outcome):
@@ -186,6 +206,8 @@ class AmazonAccount(models.Model):
                 self._amazon_unidentified_order(failure, outcome)
             else:
                 self._amazon_order_failed(failure.order_id, failure.message, outcome)
+        for skip in page.skipped:
+            self._amazon_order_skipped(skip, outcome)
         orders = page.orders
         if not orders:
             return
@@ -307,7 +329,24 @@ class AmazonAccount(models.Model):
         ctx.partners = self.env["res.partner"]._amazon_find_buyers(self, new_orders)
         return ctx
 
-    # --- Failures -----------------------------------------------------------------------------
+    # --- Skipped and failed orders ------------------------------------------------------------
+    def _amazon_order_skipped(self, skip, outcome):
+        """An order Amazon lists that is no Amazon sale (another sales channel): never
+        imported, counted as skipped with its reason in the run's notes; a failure left
+        open for it is closed with that reason."""
+        outcome.seen_refs.add(skip.order_id)
+        outcome.counts["skipped"] += 1
+        reason = _("Not imported: %(reason)s", reason=skip.message)
+        outcome.failures.append(f"{skip.order_id}: {reason}")
+        failures = self.env["amazon.order.failure"].search(
+            [
+                ("account_id", "=", self.id),
+                ("order_ref", "=", skip.order_id),
+                ("state", "=", "open"),
+            ]
+        )
+        failures.write({"state": "resolved", "error": reason})
+
     def _amazon_order_failed(self, order_ref, message, outcome, notify=True):
         failure = self.env["amazon.order.failure"]._record(self, order_ref, message)
         if not notify:  # transient: no e-mail to the salesperson
@@ -378,8 +417,18 @@ class AmazonAccount(models.Model):
                         account=self.name,
                     )
                 )
+            skipped = []
             with run.api(describe=describe) as client:
-                run.account._amazon_sync_order_ref(client, order_ref, run.outcome)
+                page = run.account._amazon_sync_order_ref(client, order_ref, run.outcome)
+                skipped = page.skipped
         if run.outcome.errors:
             raise UserError(run.outcome.errors[0])
+        if skipped:
+            raise UserError(
+                _(
+                    "Order %(ref)s is not imported: %(reason)s",
+                    ref=order_ref,
+                    reason=skipped[0].message,
+                )
+            )
         return run.outcome

@@ -67,37 +67,44 @@ class AmazonFeed(models.Model):
     # --- Sending and reading back ----------------------------------------------------------
     @api.model
     def _amazon_submit(self, account, client, marketplace, offers, quantities, outcome):
-        """Send one JSON_LISTINGS_FEED setting the quantity of ``offers`` (of one
-        ``marketplace``) to ``quantities[offer]``; the offers wait for its report."""
-        sent = client.feeds.submit_availability(
+        """Send the JSON_LISTINGS_FEEDs setting the quantity of ``offers`` (of one
+        ``marketplace``) to ``quantities[offer]``: one feed per Amazon's cap of messages,
+        one record per feed; the offers wait for their feed's report."""
+        sent_feeds = client.feeds.submit_availability_feeds(
             account.seller_id, marketplace.api_ref, [(o.sku, quantities[o]) for o in offers]
         )
-        record = self.create(
-            {
-                "account_id": account.id,
-                "marketplace_id": marketplace.id,
-                "feed_ref": sent.feed_id,
-                "document_ref": sent.document_id,
-                "message_map": {
-                    str(message_id): offer.id
-                    for message_id, offer in zip(sent.message_ids, offers, strict=True)
-                },
-            }
-        )
+        records = self.browse()
         now = fields.Datetime.now()
-        for offer in offers:
-            offer.write(
+        start = 0
+        for sent in sent_feeds:
+            batch = offers[start : start + len(sent.message_ids)]
+            start += len(sent.message_ids)
+            record = self.create(
                 {
-                    "stock_last_qty": quantities[offer],
+                    "account_id": account.id,
+                    "marketplace_id": marketplace.id,
+                    "feed_ref": sent.feed_id,
+                    "document_ref": sent.document_id,
+                    "message_map": {
+                        str(message_id): offer.id
+                        for message_id, offer in zip(sent.message_ids, batch, strict=True)
+                    },
+                }
+            )
+            batch.write(
+                {
                     "stock_last_push": now,
                     "stock_sync_state": "pending",
                     "stock_sync_message": False,
                     "stock_feed_id": record.id,
                 }
             )
+            for offer in batch:
+                offer.stock_last_qty = quantities[offer]
+            records |= record
         outcome.counts["created"] += len(offers)
         account._amazon_commit()
-        return record
+        return records
 
     @api.model
     def _amazon_check_reports(self, account, client, outcome):

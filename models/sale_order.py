@@ -241,6 +241,9 @@ class SaleOrder(models.Model):
             amounts.KIND_SHIPPING_DISCOUNT: account.shipping_product_id,
             amounts.KIND_GIFT_WRAP: account.gift_wrap_product_id,
             amounts.KIND_PROMOTION: account.promotion_product_id,
+            amounts.KIND_COD_FEE: account.cod_fee_product_id,
+            amounts.KIND_OTHER: account.other_charge_product_id,
+            amounts.KIND_DELIVERY_TIP: account.delivery_tip_product_id,
         }
 
         def item_offer(item):
@@ -274,9 +277,14 @@ class SaleOrder(models.Model):
             taxes = fiscal_position.map_tax(
                 tax_source.taxes_id.filtered(lambda t: t.company_id == account.company_id)
             )
-            gross = amounts.target_gross(
-                charge, tax_included=marketplace.tax_included, has_taxes=bool(taxes)
-            )
+            if charge.tax_included is False and marketplace.tax_included:
+                # Amazon added the tax on top, on a marketplace where the seller collects it:
+                # the buyer paid amount + tax, whatever taxes Odoo puts on the line.
+                gross = charge.amount + charge.tax
+            else:
+                gross = amounts.target_gross(
+                    charge, tax_included=marketplace.tax_included, has_taxes=bool(taxes)
+                )
             rates = [
                 Decimal(str(tax.amount)) / 100
                 for tax in taxes
@@ -336,6 +344,9 @@ class SaleOrder(models.Model):
             amounts.KIND_SHIPPING: _("Shipping"),
             amounts.KIND_SHIPPING_DISCOUNT: _("Shipping discount"),
             amounts.KIND_GIFT_WRAP: _("Gift wrapping"),
+            amounts.KIND_COD_FEE: _("Cash on delivery fee"),
+            amounts.KIND_OTHER: _("Other charges"),
+            amounts.KIND_DELIVERY_TIP: _("Delivery tip"),
             amounts.KIND_PROMOTION: _(
                 "Promotion on %(item)s", item=(item and (item.sku or item.title)) or ""
             ),

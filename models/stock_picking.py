@@ -274,7 +274,24 @@ class StockPicking(models.Model):
         try:
             if self.amazon_sync_attempts:
                 # An earlier confirmation may have reached Amazon: look before resending.
-                found = orders_api.already_confirmed(order.amazon_order_ref, self.id, items)
+                check = orders_api.check_shipment(
+                    order.amazon_order_ref,
+                    self.id,
+                    items,
+                    tracking_number=self.carrier_tracking_ref,
+                )
+                found = check.verdict
+                if found == amazon_shipments.UNSURE:
+                    # Amazon's packages neither show this shipment nor rule it out: a
+                    # resend could ship the items twice. The user decides.
+                    return self._amazon_shipment_failed(
+                        _(
+                            "Not sent again: Amazon may already have this shipment. Check "
+                            "the order in Seller Central. %(reason)s",
+                            reason=check.reason,
+                        ),
+                        outcome,
+                    )
                 if found:
                     self._amazon_mark_synced(
                         _(

@@ -2,6 +2,8 @@
 operation handlers (``api/``), LWA (``auth``), presigned documents and control endpoints."""
 
 import json
+import logging
+import os
 import secrets
 import socket
 import struct
@@ -12,15 +14,19 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from .amazon import RequestRules
 from .api import OPERATIONS
 from .api import feeds as feeds_api
-from .api.common import RAW, ApiError, json_response
+from .api.common import RAW, ApiError, invalid, json_response
 from .api.pagination import PageTokens
 from .auth import Authority
 from .control import RULES as CONTROL_RULES
 from .control import control
 from .recorder import RECORDER, Exchange
 
+_logger = logging.getLogger(__name__)
+REJECTION_LOG = "SP_SANDBOX_REJECTION_LOG"
+_LOG_LOCK = threading.Lock()
 QUOTA_EXCEEDED = "You exceeded your quota for the requested resource."
 INTERNAL_FAILURE = "We encountered an internal error. Please try again."
 # fault kind -> the error Amazon answers (malformed/missing_field spoil a good answer instead)
@@ -43,8 +49,10 @@ class _Reset(ConnectionResetError):
 
 
 class SandboxApp:
-    def __init__(self, state, rate_limiter, faults, stop_event=None):
+    def __init__(self, state, rate_limiter, faults, stop_event=None, models_dir=None):
         self.state = state
+        # Amazon's request rules (required/enum/maxItems/date-time/bodies) from its models
+        self.rules = RequestRules(models_dir)
         self.rate_limiter = rate_limiter
         self.faults = faults
         self.stop_event = stop_event or threading.Event()
@@ -135,7 +143,9 @@ class SandboxApp:
             return
         error = FAULT_ERRORS.get("500" if after_effect else fault.kind)
         if error is not None:
-            raise ApiError(*error)
+            injected = ApiError(*error)
+            injected.injected = True
+            raise injected
 
     def _api(self, request, operation, args, environ):
         name, model, operation_id = operation.name, operation.model, operation.operation_id
@@ -146,6 +156,9 @@ class SandboxApp:
             elements = self.auth.authorize(request, name)
             if not self.rate_limiter.allow(name):
                 raise ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED)
+            problem = self.rules.check(model, operation_id, request)
+            if problem:
+                raise invalid(problem)
             fault = self.faults.pick(names)
             if fault is not None:
                 self._strike(fault, name, environ)
@@ -157,6 +170,11 @@ class SandboxApp:
                     self._strike(after, name, environ, after_effect=True)
         except ApiError as exc:
             status, payload = exc.status, exc.body()
+            if status == 400 and not getattr(exc, "injected", False):
+                # a request the rules refuse: what tests assert the client never sends
+                _logger.warning("sp_sandbox refused %s: %s", name, exc.message)
+                self.state.reject(name, exc.message, request.full_path)
+                _log_rejection(name, exc.message, request.full_path)
         body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         faulted = False
         if status < 300 and payload is not None and fault is not None:
@@ -172,6 +190,17 @@ class SandboxApp:
         if body:
             response.headers["Content-Type"] = "application/json"
         return response
+
+
+def _log_rejection(name, message, path):
+    """With ``$SP_SANDBOX_REJECTION_LOG`` set, append the refusal there (one JSON line): how a
+    whole test run (Odoo included) tells whether the client sent a request Amazon forbids."""
+    target = os.environ.get(REJECTION_LOG)
+    if not target:
+        return
+    line = json.dumps({"operation": name, "message": message, "request": path})
+    with _LOG_LOCK, open(target, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
 
 
 def _remove_required(name, payload):

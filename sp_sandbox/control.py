@@ -26,6 +26,8 @@ RULES = [
     ("/_sandbox/orders/<order_id>/refund", ["POST"], "refund"),
     ("/_sandbox/advertising", ["POST"], "advertising"),
     ("/_sandbox/rate-limits/reset", ["POST"], "reset_rate_limits"),
+    ("/_sandbox/conventions", ["GET", "POST"], "conventions"),
+    ("/_sandbox/stats", ["GET"], "stats"),
 ]
 
 
@@ -65,7 +67,7 @@ def _add_raw_order(app, request, body, args):
 
 def _order(app, request, body, args):
     current = order_view(app.state, args["order_id"])
-    order = render.order_v2026(current, set(data.INCLUDED_DATA))
+    order = render.order_v2026(current, set(data.INCLUDED_DATA), app.state.conventions)
     return 200, {"status": current.status, "order": order}
 
 
@@ -109,7 +111,17 @@ def _faults(app, request, body, args):
     return 201, vars(app.faults.add(**(body or {})))
 
 
+def _conventions(app, request, body, args):
+    if request.method == "POST":
+        if not isinstance(body, dict):
+            raise ValueError('the body must be {"<convention>": <value>, ...}')
+        return 200, app.state.conventions.set(**body)
+    return 200, app.state.conventions.as_dict()
+
+
 ACTIONS = {
+    "conventions": _conventions,
+    "stats": lambda app, request, body, args: (200, app.state.stats),
     "state": lambda app, request, body, args: (200, app.state.summary()),
     "add_order": _add_order,
     "orders": _orders,

@@ -6,11 +6,19 @@ Other feed types are accepted and answered with a report saying they are not pro
 
 import json
 
+from .amazon import default_root, feed_document_problems
+
 AVAILABILITY_PATH = "/attributes/fulfillment_availability"
+MAX_MESSAGES = 10_000  # messages per JSON_LISTINGS_FEED document
+MAX_REPORTED = 20  # schema violations listed in a FATAL report
 
 
-def process_feed(feed, document, state):
-    """Return (report dict, fatal flag); applies accepted quantities to ``state.listings``."""
+def process_feed(feed, document, state, contract_root=None):
+    """Return (report dict, fatal flag); applies accepted quantities to ``state.listings``.
+
+    The document is first checked against Amazon's listings feed schema (``contract_root``,
+    default: the models' location) and the message cap: any violation ends the feed FATAL with
+    a report listing them, nothing applied."""
     seller_id = state.scenario.seller.get("sellerId", "")
     header = {"sellerId": seller_id, "version": "2.0", "feedId": feed["feedId"]}
     content = document.get("content")
@@ -47,6 +55,13 @@ def process_feed(feed, document, state):
             0,
             0,
         ), True
+    problems = feed_document_problems(contract_root or default_root(), payload, MAX_MESSAGES)
+    if problems:
+        issues = [
+            _issue(None, None, "4000004", f"The feed does not follow the feed schema: {text}")
+            for text in problems[:MAX_REPORTED]
+        ]
+        return _report(header, issues, 0, 0, 0), True
     if (
         not isinstance(payload, dict)
         or not isinstance(payload.get("header"), dict)

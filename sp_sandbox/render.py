@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from . import data
+from .conventions import CHOICES
 from .values import format_time, money
 
 
@@ -21,7 +22,9 @@ def _drop_none(values):
 # --- v2026-01-01 -------------------------------------------------------------
 
 
-def order_v2026(view, included):
+def order_v2026(view, included, conventions=None):
+    """``conventions``: a ``conventions.Conventions`` (or dict); None = the defaults."""
+    conv = _conv(conventions)
     record = view.record
     currency = record["currency"]
     mp = record["marketplace"]
@@ -31,7 +34,7 @@ def order_v2026(view, included):
         "lastUpdatedTime": format_time(view.last_updated),
         "programs": list(record["programs"]),
         "salesChannel": {
-            "channelName": "AMAZON",
+            "channelName": record.get("channel") or "AMAZON",
             "marketplaceId": mp["id"],
             "marketplaceName": mp["name"],
         },
@@ -52,9 +55,10 @@ def order_v2026(view, included):
         )
     if "RECIPIENT" in included and record.get("recipient"):
         order["recipient"] = {"deliveryAddress": _drop_none(dict(record["recipient"]))}
-    items = [_item_v2026(view, item, included, currency) for item in record["items"]]
+    itemized = conv["proceeds"] == "itemized"
+    items = [_item_v2026(view, item, included, currency, itemized) for item in record["items"]]
     if "PROCEEDS" in included:
-        order["proceeds"] = _order_proceeds(record["items"], currency, record["taxIncluded"])
+        order["proceeds"] = _order_proceeds(record, currency, itemized)
     if "TAX" in included and record["taxRegistrations"]:
         order["tax"] = {
             "taxRegistrations": [_drop_none(dict(r)) for r in record["taxRegistrations"]]
@@ -63,20 +67,30 @@ def order_v2026(view, included):
         created = record["createdTime"]
         order["fulfillment"] = {
             "fulfillmentStatus": view.status,
-            "fulfilledBy": record["fulfilledBy"],
             "fulfillmentServiceLevel": record["fulfillmentServiceLevel"],
             "shipByWindow": {
                 "earliestDateTime": format_time(created),
                 "latestDateTime": format_time(created.replace(hour=23, minute=59, second=59)),
             },
         }
+        if conv["fulfilled_by"]:
+            order["fulfillment"]["fulfilledBy"] = record["fulfilledBy"]
     order["orderItems"] = items
     if "PACKAGES" in included and record["fulfilledBy"] == "MERCHANT":
-        order["packages"] = [_package_v2026(p) for p in view.packages]
+        order["packages"] = [
+            _package_v2026(p, None if conv["package_echo"] else f"{record['orderId']}-P{n}")
+            for n, p in enumerate(view.packages, 1)
+        ]
     return order
 
 
-def _item_v2026(view, item, included, currency):
+def _conv(conventions):
+    if conventions is None:
+        return {name: allowed[0] for name, allowed in CHOICES.items()}
+    return conventions.as_dict() if hasattr(conventions, "as_dict") else conventions
+
+
+def _item_v2026(view, item, included, currency, itemized=False):
     product = {
         "asin": item["asin"],
         "title": item["title"],
@@ -95,7 +109,7 @@ def _item_v2026(view, item, included, currency):
     if "PROCEEDS" in included:
         result["proceeds"] = {
             "proceedsTotal": _money(item["proceedsTotal"], currency),
-            "breakdowns": _item_breakdowns(item, currency, view.record["taxIncluded"]),
+            "breakdowns": _item_breakdowns(item, currency, view.record["taxIncluded"], itemized),
         }
     if "PROMOTION" in included and item["promotionIds"]:
         result["promotion"] = {"breakdowns": [{"promotionId": p} for p in item["promotionIds"]]}
@@ -127,27 +141,37 @@ def _item_v2026(view, item, included, currency):
     return result
 
 
-def _item_breakdowns(item, currency, tax_included):
-    rows = [{"type": "ITEM", "subtotal": _money(item["itemTotal"], currency)}]
+def _item_breakdowns(item, currency, tax_included, itemized=False):
+    """Item proceeds rows. Amounts are buyer-facing (tax included where the marketplace says
+    so); ``itemized`` strips the tax from every row so that TAX adds up to ``proceedsTotal``."""
+    strip = tax_included and itemized
+
+    def net(gross, tax):
+        return gross - tax if strip else gross
+
+    rows = [{"type": "ITEM", "subtotal": _money(net(item["itemTotal"], item["itemTax"]), currency)}]
     if item["shipping"]:
-        rows.append({"type": "SHIPPING", "subtotal": _money(item["shipping"], currency)})
+        shipping = net(item["shipping"], item["shippingTax"])
+        rows.append({"type": "SHIPPING", "subtotal": _money(shipping, currency)})
     if item["giftWrap"]:
-        rows.append({"type": "GIFT_WRAP", "subtotal": _money(item["giftWrap"], currency)})
+        gift_wrap = net(item["giftWrap"], item["giftWrapTax"])
+        rows.append({"type": "GIFT_WRAP", "subtotal": _money(gift_wrap, currency)})
+    for kind, key in (("COD_FEE", "codFee"), ("OTHER", "otherCharge")):
+        if item.get(key):
+            amount = net(item[key], item.get(key + "Tax", 0))
+            rows.append({"type": kind, "subtotal": _money(amount, currency)})
     if item["promotionDiscount"] or item["shippingDiscount"]:
+        promotion = net(item["promotionDiscount"], item["promotionDiscountTax"])
+        ship_discount = net(item["shippingDiscount"], item["shippingDiscountTax"])
         detailed = []
         if item["promotionDiscount"]:
-            detailed.append(
-                {"subtype": "ITEM", "value": _money(-item["promotionDiscount"], currency)}
-            )
+            detailed.append({"subtype": "ITEM", "value": _money(-promotion, currency)})
         if item["shippingDiscount"]:
-            detailed.append(
-                {"subtype": "SHIPPING", "value": _money(-item["shippingDiscount"], currency)}
-            )
-        total = -(item["promotionDiscount"] + item["shippingDiscount"])
+            detailed.append({"subtype": "SHIPPING", "value": _money(-ship_discount, currency)})
         rows.append(
             {
                 "type": "DISCOUNT",
-                "subtotal": _money(total, currency),
+                "subtotal": _money(-(promotion + ship_discount), currency),
                 "detailedBreakdowns": detailed,
             }
         )
@@ -169,14 +193,17 @@ def _item_breakdowns(item, currency, tax_included):
     return rows
 
 
-def _order_proceeds(items, currency, tax_included):
+def _order_proceeds(record, currency, itemized=False):
+    items = record["items"]
     sums = {}
     for item in items:
-        for row in _item_breakdowns(item, currency, tax_included):
+        for row in _item_breakdowns(item, currency, record["taxIncluded"], itemized):
             sums[row["type"]] = sums.get(row["type"], Decimal(0)) + Decimal(
                 row["subtotal"]["amount"]
             )
-    grand = money(sum(item["proceedsTotal"] for item in items), currency)
+    if record.get("deliveryTip"):  # order level only (a tip is not any item's)
+        sums["DELIVERY_TIP"] = record["deliveryTip"]
+    grand = money(order_total(record), currency)
     return {
         "grandTotal": _money(grand, currency),
         "breakdowns": [
@@ -185,11 +212,17 @@ def _order_proceeds(items, currency, tax_included):
     }
 
 
-def _package_v2026(package):
+def order_total(record):
+    """What the buyer pays for the order: the items' proceeds plus any delivery tip."""
+    return sum(item["proceedsTotal"] for item in record["items"]) + (record.get("deliveryTip") or 0)
+
+
+def _package_v2026(package, amazon_reference=None):
+    """``amazon_reference``: Amazon's own package id instead of the seller's echoed one."""
     detail = package["detail"]
     return _drop_none(
         {
-            "packageReferenceId": str(detail["packageReferenceId"]),
+            "packageReferenceId": amazon_reference or str(detail["packageReferenceId"]),
             "createdTime": format_time(package["time"]),
             "packageStatus": {"status": "SHIPPED"},
             "carrier": detail.get("carrierName") or detail.get("carrierCode"),
@@ -215,7 +248,7 @@ def order_v0(view, elements=()):
     created = record["createdTime"]
     shipped = sum(view.shipped.values())
     unshipped = sum(view.unshipped(i["orderItemId"]) for i in record["items"])
-    grand = money(sum(i["proceedsTotal"] for i in record["items"]), currency)
+    grand = money(order_total(record), currency)
     order = {
         "AmazonOrderId": record["orderId"],
         "PurchaseDate": format_time(created),

@@ -20,7 +20,14 @@ class Scenario:
     """A seller with marketplaces and orders. Plain JSON data (see README.md)."""
 
     def __init__(
-        self, seller=None, marketplaces=None, orders=None, start=None, listings=None, finances=None
+        self,
+        seller=None,
+        marketplaces=None,
+        orders=None,
+        start=None,
+        listings=None,
+        finances=None,
+        conventions=None,
     ):
         self.seller = dict(seller or {})
         self.seller.setdefault("sellerId", "A2SANDBOX0SELLER")
@@ -32,6 +39,8 @@ class Scenario:
         # {"settlementDays": 14, "settlementAnchor": ISO, "advertising": [{"marketplace",
         #  "time", "amount", "tax"}]} (see finances.py)
         self.finances = copy.deepcopy(finances or {})
+        # initial convention switches (conventions.py), e.g. {"proceeds": "itemized"}
+        self.conventions = dict(conventions or {})
 
     # --- construction -----------------------------------------------------
     @classmethod
@@ -44,6 +53,7 @@ class Scenario:
             start=payload.get("start"),
             listings=payload.get("listings"),
             finances=payload.get("finances"),
+            conventions=payload.get("conventions"),
         )
 
     @classmethod
@@ -62,6 +72,8 @@ class Scenario:
             result["finances"] = copy.deepcopy(self.finances)
         if self.start:
             result["start"] = format_time(self.start)
+        if self.conventions:
+            result["conventions"] = dict(self.conventions)
         return result
 
     def save(self, path):
@@ -82,8 +94,14 @@ class Scenario:
         promotion_ratio=0.15,
         cancel_ratio=0.05,
         future_ratio=0.05,
+        non_amazon=False,
+        extra_proceeds=False,
     ):
         """Realistic seeded orders; deterministic for (orders, seed, start, options).
+
+        ``non_amazon``: about one order in ten is a non-Amazon sale (``channel: NON_AMAZON``);
+        ``extra_proceeds``: about one FBM order in six gets a COD fee, an OTHER charge and/or
+        a delivery tip. Both leave every other order exactly as without them.
 
         ``start`` (default: the current UTC hour) is the virtual time at which a server built
         on the scenario starts; orders are created over the ``days`` before it, and some events
@@ -107,11 +125,25 @@ class Scenario:
             rng=random.Random(seed),
         )
         payload["start"] = start
+        _unusual(payload["orders"], random.Random(seed + 15), non_amazon, extra_proceeds)
         return cls.from_dict(payload)
 
     # --- helpers ----------------------------------------------------------
     def marketplace_by_id(self):
         return {m["id"]: m for m in self.marketplaces}
+
+
+def _unusual(orders, rng, non_amazon, extra_proceeds):
+    """Mark some generated orders non-Amazon / give them extra proceeds (own random stream, so
+    the usual orders do not change)."""
+    for order in orders:
+        draw, kinds = rng.random(), rng.random()
+        if non_amazon and draw < 0.1:
+            order["channel"] = "NON_AMAZON"
+        elif extra_proceeds and 0.1 <= draw < 0.27 and order.get("fulfilledBy") == "MERCHANT":
+            order["codFee"] = "2.50" if kinds < 0.6 else None
+            order["otherCharge"] = "1.00" if 0.3 <= kinds < 0.8 else None
+            order["deliveryTip"] = "3.00" if kinds >= 0.5 else None
 
 
 def _marketplace_entry(entry):
@@ -172,6 +204,15 @@ def normalize_order(raw, marketplaces_by_id, now):
         raise ValueError("an order needs at least one item")
     for index, item in enumerate(raw_items):
         items.append(_normalize_item(item, index, raw, currency, rate, included))
+    # order-level extras: COD fee and OTHER charge ride on the first item (untaxed), a
+    # delivery tip stays at order level (Amazon attributes it to no item)
+    for key in ("codFee", "otherCharge"):
+        extra = money(raw.get(key) or 0, currency)
+        items[0][key] = extra
+        items[0]["proceedsTotal"] += extra
+    channel = raw.get("channel", "AMAZON")
+    if channel not in ("AMAZON", "NON_AMAZON"):
+        raise ValueError(f"channel must be AMAZON or NON_AMAZON, not {channel!r}")
     if len({i["orderItemId"] for i in items}) != len(items):
         raise ValueError("duplicate orderItemId")
     programs = list(raw.get("programs") or [])
@@ -195,6 +236,8 @@ def normalize_order(raw, marketplaces_by_id, now):
         "marketplace": mp,
         "currency": currency,
         "fulfilledBy": fulfilled_by,
+        "channel": channel,
+        "deliveryTip": money(raw.get("deliveryTip") or 0, currency),
         "createdTime": created,
         "events": events,
         "sellerOrderId": raw.get("sellerOrderId"),

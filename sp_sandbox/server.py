@@ -2,6 +2,8 @@
 
 import logging
 import threading
+from datetime import timezone
+from email.utils import format_datetime
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -23,6 +25,14 @@ class _QuietHandler(WSGIRequestHandler):
     def log(self, type, message, *args):  # noqa: A002 - Werkzeug's signature
         _logger.debug(message, *args)
 
+    def date_time_string(self, timestamp=None):
+        # Amazon's ``Date`` header is Amazon's clock (clients place their sync window on it):
+        # stamp the seller's virtual clock, which tests and campaigns move, not the machine's.
+        state = getattr(getattr(self.server, "app", None), "state", None)
+        if timestamp is not None or state is None:
+            return super().date_time_string(timestamp)
+        return format_datetime(state.now().astimezone(timezone.utc), usegmt=True)
+
     def connection_dropped(self, error, environ=None):
         # a "reset" fault (or a client that went away): never answer on this socket again;
         # the app set SO_LINGER 0 so closing it sends a TCP RST.
@@ -32,7 +42,16 @@ class _QuietHandler(WSGIRequestHandler):
 class SandboxServer:
     """An SP-API sandbox on loopback. Use as a context manager or start()/stop()."""
 
-    def __init__(self, scenario=None, port=0, speed=1.0, host="127.0.0.1", fault_seed=None):
+    def __init__(
+        self,
+        scenario=None,
+        port=0,
+        speed=1.0,
+        host="127.0.0.1",
+        fault_seed=None,
+        conventions=None,
+        models_dir=None,
+    ):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox only binds to loopback")
         if speed <= 0:
@@ -42,10 +61,14 @@ class SandboxServer:
         self.port = int(port)
         self.speed = float(speed)
         self.rate_limiter = RateLimiter(speed=self.speed)
-        self.state = SellerState(self.scenario, speed=self.speed, rate_limiter=self.rate_limiter)
+        self.state = SellerState(
+            self.scenario, speed=self.speed, rate_limiter=self.rate_limiter, conventions=conventions
+        )
         self.faults = FaultInjector(seed=fault_seed)
         self._stop_event = threading.Event()
-        self.app = SandboxApp(self.state, self.rate_limiter, self.faults, self._stop_event)
+        self.app = SandboxApp(
+            self.state, self.rate_limiter, self.faults, self._stop_event, models_dir=models_dir
+        )
         self._server = None
         self._thread = None
 

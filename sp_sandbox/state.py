@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from . import data, finances
+from .conventions import Conventions
 from .scenario import normalize_order
 from .timeline import derive_status, view_at
 from .values import UTC, format_time, parse_time
@@ -26,8 +27,10 @@ class SellerState:
     FEED_QUEUE_SECONDS = 30.0  # virtual seconds IN_QUEUE (divided by speed)
     FEED_PROCESS_SECONDS = 60.0  # virtual seconds IN_PROGRESS (divided by speed)
 
-    def __init__(self, scenario, speed=1.0, rate_limiter=None):
+    def __init__(self, scenario, speed=1.0, rate_limiter=None, conventions=None):
         self.scenario = scenario
+        # the switches survive reset(): they describe Amazon, not the seller's history
+        self.conventions = Conventions({**scenario.conventions, **(conventions or {})})
         self.speed = float(speed)
         self.rate_limiter = rate_limiter
         self.lock = threading.RLock()
@@ -66,6 +69,7 @@ class SellerState:
             self._calls = Counter()
             self._responses = Counter()
             self._throttled = 0
+            self.rejections = []  # every 400 the request rules gave: {"operation", "message"}
             self._rng = random.Random(0)
             if self.rate_limiter is not None:
                 self.rate_limiter.reset()
@@ -102,6 +106,10 @@ class SellerState:
             if status == 429:
                 self._throttled += 1
 
+    def reject(self, operation, message, request=None):
+        with self.lock:
+            self.rejections.append({"operation": operation, "message": message, "request": request})
+
     @property
     def stats(self):
         with self.lock:
@@ -110,6 +118,8 @@ class SellerState:
                 "responses": dict(self._responses),
                 "throttled": self._throttled,
                 "total": sum(self._calls.values()),
+                "rejected_requests": len(self.rejections),
+                "rejections": list(self.rejections),
             }
 
     # --- orders -----------------------------------------------------------

@@ -1,6 +1,7 @@
 from . import test_install
 from . import test_account
 from . import test_order_sync
+from . import test_order_conventions
 from . import test_accounting
 from . import test_stock
 from . import test_shipments

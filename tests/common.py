@@ -186,6 +186,9 @@ class AmazonSyncCase(AmazonTestCommon):
             "shipping_product_id",
             "gift_wrap_product_id",
             "promotion_product_id",
+            "cod_fee_product_id",
+            "other_charge_product_id",
+            "delivery_tip_product_id",
             "default_product_id",
         ):
             cls.account[product_field].taxes_id = False

@@ -252,6 +252,15 @@ class TestOrderTotals(AmazonSyncCase):
     marketplaces, whatever the mix of promotions, gift wrap and quantities."""
 
     def test_corpus_totals_match_amazon(self):
+        self._check_corpus("172")
+
+    def test_corpus_totals_match_amazon_with_itemized_proceeds(self):
+        # Amazon's getOrder example: breakdowns without tax, TAX added to proceedsTotal.
+        self.addCleanup(self.sandbox.state.conventions.set, proceeds="tax_included")
+        self.sandbox.state.conventions.set(proceeds="itemized")
+        self._check_corpus("174")
+
+    def _check_corpus(self, prefix):
         corpus = [
             # (marketplace, items, extra order kwargs)
             ("ES", [{"sku": "MUG-RED", "quantity": 1, "unitPrice": "12.10"}], {}),
@@ -364,7 +373,7 @@ class TestOrderTotals(AmazonSyncCase):
         ]
         refs = []
         for index, (marketplace, items, extra) in enumerate(corpus, start=1):
-            ref = f"172-{index:07d}-0000001"
+            ref = f"{prefix}-{index:07d}-0000001"
             refs.append((ref, marketplace))
             self.add_order(ref, marketplace=marketplace, items=items, **extra)
         self.sync()

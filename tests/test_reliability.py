@@ -179,10 +179,21 @@ class TestFaultsMiniature(ReliabilityCase):
     """Faults in miniature: every kind of fault on a small backlog, then a clean sync."""
 
     def test_faults_then_clean_sync_lose_and_duplicate_nothing(self):
+        self._faults_then_clean_sync("171-8000000")
+
+    def test_faults_without_window_echo_and_with_itemized_proceeds(self):
+        # The other answers to the questions Amazon's models leave open: the window end is
+        # not echoed, the tax is added on top of the item amounts.
+        conventions = self.sandbox.state.conventions
+        self.addCleanup(conventions.set, window_echo=True, proceeds="tax_included")
+        conventions.set(window_echo=False, proceeds="itemized")
+        self._faults_then_clean_sync("171-8100000")
+
+    def _faults_then_clean_sync(self, prefix):
         for index in range(24):
             fba = index % 3 == 0
             self.add_order(
-                f"171-8000000-{index:07d}",
+                f"{prefix}-{index:07d}",
                 marketplace=("ES", "DE", "UK")[index % 3],
                 fulfilled_by="AMAZON" if fba else "MERCHANT",
                 events=[(0, "PENDING"), (60, "SHIPPED" if fba else "UNSHIPPED")]

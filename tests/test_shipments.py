@@ -289,12 +289,18 @@ class TestShipments(AmazonSyncCase):
         )
 
     def test_lost_answer_is_retried_without_a_second_shipment(self):
+        # Amazon's packages echo our package reference or not (the model does not say):
+        # without it, our package is recognized by its tracking number and items.
+        self.addCleanup(self.sandbox.state.conventions.set, package_echo=True)
         cases = {
-            "171-0000106-0000001": {"kind": "slow", "delay": 2.5},  # timeout after Amazon acted
-            "171-0000106-0000002": {"kind": "500"},  # 5xx after Amazon acted
+            ("171-0000106-0000001", True): {"kind": "slow", "delay": 2.5},  # timeout after
+            ("171-0000106-0000002", True): {"kind": "500"},  # 5xx after Amazon acted
+            ("171-0000106-0000003", False): {"kind": "slow", "delay": 2.5},
+            ("171-0000106-0000004", False): {"kind": "500"},
         }
-        for ref, fault in cases.items():
-            with self.subTest(fault=fault["kind"]):
+        for (ref, echo), fault in cases.items():
+            with self.subTest(fault=fault["kind"], package_echo=echo):
+                self.sandbox.state.conventions.set(package_echo=echo)
                 picking = self.ship(self.delivery(self.fbm_order(ref)))
                 self.sandbox.faults.add(
                     operation="confirmShipment", after_effect=True, count=1, **fault
@@ -314,6 +320,28 @@ class TestShipments(AmazonSyncCase):
                 )
                 self.assertEqual(len(self.sandbox.state.shipments(ref)), 1, "never twice")
                 self.assertEqual(picking.amazon_sync_attempts, 1, "nothing was resent")
+
+    def test_unsure_check_leaves_the_resend_to_the_user(self):
+        ref = "171-0000106-0000005"
+        order = self.fbm_order(ref)
+        first = self.ship(self.delivery(order), {self.mug: 1}, tracking="JJD000555")
+        self.send()
+        self.assertEqual(first.amazon_sync_status, "done")
+        # The rest leaves with the same tracking number; Amazon never gets the answer.
+        backorder = self.ship(self.delivery(order), tracking="JJD000555")
+        self.sandbox.faults.add(operation="confirmShipment", kind="reset", count=1)
+        self.send(**FAST)
+        self.assertEqual(backorder.amazon_sync_status, "pending")
+        self.assertEqual(len(self.sandbox.state.shipments(ref)), 1)
+        # Amazon's package with that tracking number carries other items: a resend might
+        # ship them twice, so the user decides.
+        counts = self.send(**FAST)
+        self.assertEqual(counts["failed"], 1)
+        self.assertEqual(backorder.amazon_sync_status, "error")
+        self.assertIn("Not sent again", backorder.amazon_sync_error)
+        self.assertIn("JJD000555", backorder.amazon_sync_error)
+        self.assertEqual(len(self.sandbox.state.shipments(ref)), 1, "nothing was resent")
+        self.assertEqual(backorder.amazon_sync_attempts, 1)
 
     def test_shipment_confirmed_outside_odoo_is_not_resent(self):
         ref = "171-0000107-0000001"

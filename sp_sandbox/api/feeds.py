@@ -125,7 +125,8 @@ def create_feed(app, request, elements):
 
 def _process(app, feed):
     state = app.state
-    report, fatal = process_feed(feed, state.documents.get(feed["input"], {}), state)
+    document = state.documents.get(feed["input"], {})
+    report, fatal = process_feed(feed, document, state, app.rules.root)
     raw = json.dumps(report, ensure_ascii=False).encode()
     compression = None
     if app.gzip_reports:

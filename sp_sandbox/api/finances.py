@@ -6,7 +6,7 @@ Both lists page by offset; the token pins the window, the page size and, for eve
 from .. import finances
 from ..values import format_time
 from .common import Operation, int_arg, invalid, latest_allowed, time_arg
-from .pagination import cut
+from .pagination import cut, fingerprint
 
 FINANCES = "financesV0"
 GROUP_WINDOW = ("FinancialEventGroupStartedAfter", "FinancialEventGroupStartedBefore")
@@ -32,8 +32,11 @@ def _within(when, query):
     )
 
 
+PAGE_FREE = ("MaxResultsPerPage",)
+
+
 def list_financial_event_groups(app, request, elements):
-    query = app.pages.resume(request, "NextToken", "groups")
+    query = app.pages.resume(request, "NextToken", "groups", exempt=PAGE_FREE)
     if query is None:
         after, before = _posted_window(
             app.state,
@@ -42,7 +45,13 @@ def list_financial_event_groups(app, request, elements):
             "FinancialEventGroupStartedBefore",
         )
         size = int_arg(request, "MaxResultsPerPage", 1, 100, 10)
-        query = {"after": after, "before": before, "offset": 0, "size": size}
+        query = {
+            "after": after,
+            "before": before,
+            "offset": 0,
+            "size": size,
+            "filters": fingerprint(request, "NextToken", PAGE_FREE),
+        }
     groups = [g for g in app.state.finance_groups().values() if _within(g["start"], query)]
     page, more = cut(groups, query["size"], query["offset"])
     payload = {"FinancialEventGroupList": [finances.render_group(g) for g in page]}
@@ -53,13 +62,20 @@ def list_financial_event_groups(app, request, elements):
 
 
 def list_financial_events_by_group_id(app, request, elements, group_id):
-    query = app.pages.resume(request, "NextToken", "events", group=group_id)
+    query = app.pages.resume(request, "NextToken", "events", exempt=PAGE_FREE, group=group_id)
     if query is None:
         after, before = _posted_window(app.state, request, "PostedAfter", "PostedBefore")
         if before is not None and after is None:
             raise invalid("PostedAfter is required when PostedBefore is set.")
         size = int_arg(request, "MaxResultsPerPage", 1, 100, 100)
-        query = {"group": group_id, "after": after, "before": before, "offset": 0, "size": size}
+        query = {
+            "group": group_id,
+            "after": after,
+            "before": before,
+            "offset": 0,
+            "size": size,
+            "filters": fingerprint(request, "NextToken", PAGE_FREE),
+        }
     group = app.state.finance_groups().get(group_id)
     rows = [row for row in (group["events"] if group else []) if _within(row[0], query)]
     page, more = cut(rows, query["size"], query["offset"])

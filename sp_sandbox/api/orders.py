@@ -22,7 +22,11 @@ from .common import (
     order_view,
     time_arg,
 )
-from .pagination import cut
+from .pagination import cut, fingerprint
+
+# what a searchOrders page may change (the model says so); getOrders pins its page size
+SEARCH_FREE = ("maxResultsPerPage", "includedData")
+V0_FREE = ("MaxResultsPerPage",)
 
 ORDERS_2026 = "orders_2026-01-01"
 ORDERS_V0 = "ordersV0"
@@ -107,7 +111,9 @@ def search_orders(app, request, elements):
     state = app.state
     included = set(listed(request, "includedData", data.INCLUDED_DATA))
     page_size = int_arg(request, "maxResultsPerPage", 1, 100, 100)
-    query = app.pages.resume(request, "paginationToken", "search")
+    query = app.pages.resume(
+        request, "paginationToken", "search", exempt=SEARCH_FREE, complete=True
+    )
     if query is None:
         mode, after, before = window(state, request, WINDOW_2026)
         marketplaces = listed(request, "marketplaceIds", max_items=50)
@@ -119,6 +125,7 @@ def search_orders(app, request, elements):
             "channels": listed(request, "fulfilledBy", ("MERCHANT", "AMAZON")),
             "statuses": listed(request, "fulfillmentStatuses", data.STATUSES),
             "last": None,
+            "filters": fingerprint(request, "paginationToken", SEARCH_FREE),
         }
     rows = select(state.views(), query)
     raw_rows = _raw_rows(state, query)
@@ -129,7 +136,7 @@ def search_orders(app, request, elements):
         mark_raw(request)
     result = {
         "orders": [
-            render.order_v2026(current, included)
+            render.order_v2026(current, included, state.conventions)
             if isinstance(current, OrderView)
             else copy.deepcopy(current)
             for _, current in page
@@ -138,8 +145,9 @@ def search_orders(app, request, elements):
     if more:
         token = app.pages.issue("search", **{**query, "last": page[-1][0]})
         result["pagination"] = {"nextToken": token}
-    before_name = "createdBefore" if query["mode"] == "created" else "lastUpdatedBefore"
-    result[before_name] = format_time(query["before"])
+    if state.conventions["window_echo"]:
+        before_name = "createdBefore" if query["mode"] == "created" else "lastUpdatedBefore"
+        result[before_name] = format_time(query["before"])
     return 200, result
 
 
@@ -149,7 +157,8 @@ def get_order(app, request, elements, order_id):
         mark_raw(request)
         return 200, {"order": copy.deepcopy(raw["body"])}
     included = set(listed(request, "includedData", data.INCLUDED_DATA))
-    return 200, {"order": render.order_v2026(order_view(app.state, order_id), included)}
+    current = order_view(app.state, order_id)
+    return 200, {"order": render.order_v2026(current, included, app.state.conventions)}
 
 
 # --- v0 ------------------------------------------------------------------------------
@@ -177,12 +186,14 @@ def _v0_query(state, request):
         "statuses": sorted({data.V0_TO_STATUS[s] for s in v0_statuses}),
         "ids": ids,
         "last": None,
+        "filters": fingerprint(request, "NextToken", V0_FREE),
         "size": int_arg(request, "MaxResultsPerPage", 1, 100, 100),
     }
 
 
 def get_orders_v0(app, request, elements):
-    query = app.pages.resume(request, "NextToken", "v0orders") or _v0_query(app.state, request)
+    query = app.pages.resume(request, "NextToken", "v0orders", exempt=V0_FREE)
+    query = query or _v0_query(app.state, request)
     page, more = cut(select(app.state.views(), query), query["size"])
     payload = {"Orders": [render.order_v0(current, elements) for _, current in page]}
     if more:

@@ -6,6 +6,12 @@ and the sandbox continues exactly there, whatever changed since. Tokens are URL-
 a JSON object plus a truncated HMAC: opaque to clients, refused when forged, when issued by
 another server, or when sent to another operation or for another order/group.
 
+A token also carries the fingerprint of the first request's filters (every query parameter but
+the token and the ``exempt`` ones): a later page sent with other filters is refused. Where the
+model says "all other parameters must be provided with the same values" (searchOrders:
+``complete=True``) a filter left out counts as a different one; elsewhere only the filters sent
+are compared.
+
 Used by searchOrders (``paginationToken``), getOrders, getOrderItems, getOrderItemsBuyerInfo,
 listFinancialEventGroups and listFinancialEventsByGroupId (``NextToken``).
 """
@@ -37,6 +43,21 @@ def _unpack(value):
     if isinstance(value, list):
         return [_unpack(v) for v in value]
     return value
+
+
+def fingerprint(request, param, exempt=()):
+    """{parameter: short digest of its sorted values} of every query parameter of ``request``
+    but the token ``param`` and the ``exempt`` names."""
+    prints = {}
+    for name in sorted(set(request.args)):
+        if name == param or name in exempt:
+            continue
+        values = sorted(
+            v.strip() for raw in request.args.getlist(name) for v in raw.split(",") if v.strip()
+        )
+        if values:
+            prints[name] = hashlib.sha256("\x1f".join(values).encode()).hexdigest()[:10]
+    return prints
 
 
 def cut(rows, size, offset=0):
@@ -77,7 +98,26 @@ class PageTokens:
                 raise invalid(f"Invalid {param}.", f"The {param} belongs to another {key}.")
         return {key: _unpack(value) for key, value in payload.items()}
 
-    def resume(self, request, param, kind, **scope):
-        """The pinned fields of the request's ``param`` token, or None on a first page."""
+    def resume(self, request, param, kind, exempt=(), complete=False, **scope):
+        """The pinned fields of the request's ``param`` token, or None on a first page. A token
+        pinning ``filters`` (from ``fingerprint``) is refused when the request's filters differ
+        (``complete``: when any is missing too)."""
         token = request.args.get(param)
-        return self.read(token, kind, param, **scope) if token else None
+        if not token:
+            return None
+        pinned = self.read(token, kind, param, **scope)
+        expected = pinned.get("filters")
+        if expected is not None:
+            sent = fingerprint(request, param, exempt)
+            changed = sorted(
+                name
+                for name in set(sent) | set(expected)
+                if (complete or name in sent) and sent.get(name) != expected.get(name)
+            )
+            if changed:
+                raise invalid(
+                    f"Invalid {param}: {', '.join(changed)} differ from the first page's.",
+                    "All other parameters must be provided with the same values as in the "
+                    f"request that returned the {param}.",
+                )
+        return pinned

@@ -15,68 +15,20 @@ REPORT_SCHEMA = SCHEMAS_DIR / "listings-feed-processing-report-schema-v2.json"
 REPORT_EXAMPLE = SCHEMAS_DIR / "listings-feed-processing-report-schema-v2.example.json"
 NO_SCHEMA = f"Amazon's listings processing report schema is absent ({SCHEMAS_DIR})"
 
-# Our own reading of the part of Amazon's JSON listings feed (v2.0) the push uses: a PATCH
-# of fulfillment_availability per SKU. Written from the documented format, kept strict so a
-# typo in a key fails here rather than on Amazon.
-FEED_SCHEMA = {
-    "type": "object",
-    "required": ["header", "messages"],
-    "additionalProperties": False,
-    "properties": {
-        "header": {
-            "type": "object",
-            "required": ["sellerId", "version"],
-            "additionalProperties": False,
-            "properties": {
-                "sellerId": {"type": "string", "minLength": 1},
-                "version": {"const": "2.0"},
-                "issueLocale": {"type": "string"},
-            },
-        },
-        "messages": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": 10000,
-            "items": {
-                "type": "object",
-                "required": ["messageId", "sku", "operationType", "productType", "patches"],
-                "additionalProperties": False,
-                "properties": {
-                    "messageId": {"type": "integer", "minimum": 1},
-                    "sku": {"type": "string", "minLength": 1, "maxLength": 40},
-                    "operationType": {"const": "PATCH"},
-                    "productType": {"type": "string", "minLength": 1},
-                    "patches": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {
-                            "type": "object",
-                            "required": ["op", "path", "value"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "op": {"enum": ["add", "replace"]},
-                                "path": {"const": "/attributes/fulfillment_availability"},
-                                "value": {
-                                    "type": "array",
-                                    "minItems": 1,
-                                    "items": {
-                                        "type": "object",
-                                        "required": ["fulfillment_channel_code", "quantity"],
-                                        "additionalProperties": False,
-                                        "properties": {
-                                            "fulfillment_channel_code": {"const": "DEFAULT"},
-                                            "quantity": {"type": "integer", "minimum": 0},
-                                        },
-                                    },
-                                },
-                            },
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
+FEED_SCHEMA_PATH = SCHEMAS_DIR / "listings-feed-schema-v2.json"
+MESSAGE_SCHEMA_PATH = SCHEMAS_DIR / "listings-feed-message-schema-v2.json"
+
+
+def validate_feed(feed):
+    """Amazon's own listings feed schema (v2) on the whole document, and Amazon's message
+    schema on each message (the feed schema inlines its messages; no $ref links them)."""
+    if not (FEED_SCHEMA_PATH.is_file() and MESSAGE_SCHEMA_PATH.is_file()):
+        pytest.skip(f"Amazon's listings feed schemas are absent ({SCHEMAS_DIR})")
+    Draft7Validator(json.loads(FEED_SCHEMA_PATH.read_text())).validate(feed)
+    message_validator = Draft7Validator(json.loads(MESSAGE_SCHEMA_PATH.read_text()))
+    for message in feed["messages"]:
+        message_validator.validate(message)
+    assert len(feed["messages"]) <= const.LISTINGS_FEED_MAX_MESSAGES
 
 
 def _report_validator():
@@ -90,7 +42,7 @@ def _report_validator():
 
 def test_feed_has_one_numbered_patch_per_sku_and_matches_the_feed_format():
     feed = listings.build_availability_feed("A1SELLER", [("MUG-RED", 5), ("BOOK-1", 0)])
-    Draft7Validator(FEED_SCHEMA).validate(feed)
+    validate_feed(feed)
     assert feed["header"] == {"sellerId": "A1SELLER", "version": "2.0"}
     assert [m["messageId"] for m in feed["messages"]] == [1, 2]
     assert [m["sku"] for m in feed["messages"]] == ["MUG-RED", "BOOK-1"]
