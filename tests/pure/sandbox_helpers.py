@@ -1,6 +1,7 @@
 """Small helpers shared by the sandbox tests: an authorised HTTP client, a merchant order."""
 
 import contextlib
+from datetime import timedelta
 
 import httpx
 
@@ -51,4 +52,17 @@ def sandbox_config(server, client_id, client_secret, refresh_token, **options):
         endpoint=server.url,
         lwa_endpoint=server.lwa_url,
         **options,
+    )
+
+
+def ship_with_dhl(api, order, package_reference_id, tracking_number, items):
+    """Confirm ``items`` of ``order`` shipped by DHL three hours after its purchase."""
+    api.confirm_shipment(
+        order.order_id,
+        marketplace_id=order.marketplace_id,
+        package_reference_id=package_reference_id,
+        carrier_code="DHL",
+        tracking_number=tracking_number,
+        ship_date=order.purchase_date + timedelta(hours=3),
+        items=items,
     )
