@@ -384,58 +384,28 @@ class SpApiClient:
         :class:`.orders.OrdersV2026` or :class:`.orders.OrdersV0`, same calls and types."""
         return orders.orders_api(self, version)
 
-    def search_orders(
-        self,
-        last_updated_after,
-        marketplace_ids,
-        last_updated_before=None,
-        fulfilled_by=None,
-        fulfillment_statuses=None,
-        included_data=const.ORDER_INCLUDED_DATA,
-        page_size=100,
-    ):
-        """Yield :class:`~.orders.Page` objects of raw v2026 orders, following nextToken."""
-        return orders.OrdersV2026(self).search_raw(
-            last_updated_after,
-            marketplace_ids,
-            last_updated_before=last_updated_before,
-            fulfilled_by=fulfilled_by,
-            fulfillment_statuses=fulfillment_statuses,
-            included_data=included_data,
-            page_size=page_size,
-        )
+    def search_orders(self, *args, **kwargs):
+        """Yield :class:`~.orders.Page` objects of raw v2026 orders, following nextToken
+        (arguments of :meth:`.orders.OrdersV2026.search_raw`)."""
+        return self.orders_api("v2026").search_raw(*args, **kwargs)
 
     def get_order(self, order_id, included_data=const.ORDER_INCLUDED_DATA):
         """One raw v2026 order."""
-        return orders.OrdersV2026(self).get_raw(order_id, included_data=included_data)
+        return self.orders_api("v2026").get_raw(order_id, included_data=included_data)
 
-    def search_orders_v0(
-        self,
-        last_updated_after,
-        marketplace_ids,
-        last_updated_before=None,
-        fulfillment_channels=None,
-        order_statuses=None,
-        page_size=100,
-    ):
+    def search_orders_v0(self, *args, **kwargs):
         """Yield :class:`~.orders.Page` objects of raw v0 orders (with ``OrderItems``
-        attached and PII obtained with a Restricted Data Token)."""
-        return orders.OrdersV0(self).search_raw(
-            last_updated_after,
-            marketplace_ids,
-            last_updated_before=last_updated_before,
-            fulfillment_channels=fulfillment_channels,
-            order_statuses=order_statuses,
-            page_size=page_size,
-        )
+        attached and PII obtained with a Restricted Data Token; arguments of
+        :meth:`.orders.OrdersV0.search_raw`)."""
+        return self.orders_api("v0").search_raw(*args, **kwargs)
 
     def get_order_v0(self, order_id):
         """One raw v0 order with its ``OrderItems``."""
-        return orders.OrdersV0(self).get_raw(order_id)
+        return self.orders_api("v0").get_raw(order_id)
 
     def confirm_shipment(self, order_id, **kwargs):
         """See :meth:`.orders.OrdersApi.confirm_shipment` (keyword arguments only)."""
-        orders.OrdersV2026(self).confirm_shipment(order_id, **kwargs)
+        self.orders_api("v2026").confirm_shipment(order_id, **kwargs)
 
     # --- Feeds (see feeds.py) ----------------------------------------------------------------
 

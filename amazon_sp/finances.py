@@ -162,6 +162,15 @@ def _list(node, key, path):
     return value
 
 
+def _objects(items, path, expected):
+    """Yield ``(where, item)`` for each item of a list that must hold JSON objects."""
+    for index, item in enumerate(items):
+        where = f"{path}[{index}]"
+        if not isinstance(item, dict):
+            raise FinanceParseError(where, f"expected a {expected}")
+        yield where, item
+
+
 # --- groups -------------------------------------------------------------------------------
 
 
@@ -215,10 +224,7 @@ class _Folder:
     def components(self, items, path, kind, totals):
         """Sum a list of ``{kind}Component`` (Charge or Fee) into ``totals`` by type."""
         total = ZERO
-        for index, component in enumerate(items):
-            where = f"{path}[{index}]"
-            if not isinstance(component, dict):
-                raise FinanceParseError(where, f"expected a {kind}Component")
+        for where, component in _objects(items, path, f"{kind}Component"):
             amount = self.money(component.get(f"{kind}Amount"), f"{where}.{kind}Amount")
             totals[component.get(f"{kind}Type") or "Other"] += amount
             total += amount
@@ -232,20 +238,14 @@ class _Folder:
 
     def promotions(self, items, path):
         total = ZERO
-        for index, promotion in enumerate(items):
-            where = f"{path}[{index}]"
-            if not isinstance(promotion, dict):
-                raise FinanceParseError(where, "expected a Promotion")
+        for where, promotion in _objects(items, path, "Promotion"):
             total += self.money(promotion.get("PromotionAmount"), where + ".PromotionAmount")
         self.result.promotions += total
         return total
 
     def withheld(self, items, path):
         total = ZERO
-        for index, row in enumerate(items):
-            where = f"{path}[{index}]"
-            if not isinstance(row, dict):
-                raise FinanceParseError(where, "expected a TaxWithheldComponent")
+        for where, row in _objects(items, path, "TaxWithheldComponent"):
             for sub, charge in enumerate(_list(row, "TaxesWithheld", where)):
                 amount = self.money(
                     (charge or {}).get("ChargeAmount"), f"{where}.TaxesWithheld[{sub}]"

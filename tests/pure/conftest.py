@@ -6,6 +6,7 @@ end against Amazon's models (skipped when ../shared/sp-api is absent).
 
 import contract
 import pytest
+from sandbox_helpers import authorized_http
 
 from amazon_sp import _adapter, ratelimit
 from sp_sandbox import RECORDER, SandboxServer, Scenario
@@ -53,16 +54,5 @@ def sandbox_contract_check():
 @pytest.fixture
 def sandbox_http(sandbox):
     """Plain httpx client on ``sandbox`` holding a fresh LWA access token."""
-    import httpx
-
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": "Atzr|test",
-        "client_id": "cid",
-        "client_secret": "secret",
-    }
-    token = httpx.post(sandbox.lwa_url, data=form).json()["access_token"]
-    with httpx.Client(
-        base_url=sandbox.url, headers={"x-amz-access-token": token}, timeout=10.0
-    ) as client:
+    with authorized_http(sandbox) as client:
         yield client

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sandbox_helpers import ship_with_dhl
 from test_client import make_client, marketplaces, since
 from test_listings import validate_feed
 
@@ -298,15 +299,7 @@ def test_no_second_shipment_whatever_amazon_echoes(sandbox, echo):
         order = an_unshipped_mfn_order(client, sandbox, min_units=2)
         items = [(i.item_id, i.quantity_ordered) for i in order.items]
         assert api.check_shipment(order.order_id, "41", items, "JJD0041").may_send
-        api.confirm_shipment(
-            order.order_id,
-            marketplace_id=order.marketplace_id,
-            package_reference_id="41",
-            carrier_code="DHL",
-            tracking_number="JJD0041",
-            ship_date=order.purchase_date + timedelta(hours=3),
-            items=items,
-        )
+        ship_with_dhl(api, order, "41", "JJD0041", items)
         check = api.check_shipment(order.order_id, "41", items, "JJD0041")
         assert check.verdict == shipments.PACKAGE_FOUND, check.reason
         fewer = [(items[0][0], 1)]

@@ -1,9 +1,8 @@
 """client.orders_api(version): one object per Orders API version, the same calls and types,
 against the SP-API sandbox over real HTTP."""
 
-from datetime import timedelta
-
 import pytest
+from sandbox_helpers import ship_with_dhl
 from test_client import make_client, marketplaces, since
 
 from amazon_sp import OrderFailure, OrdersPage, const, errors, orders, shipments, types
@@ -148,15 +147,7 @@ def test_confirm_shipment_and_the_check_before_a_resend(sandbox, version):
         )
         items = [(i.item_id, i.quantity_ordered) for i in order.items]
         assert api.already_confirmed(order.order_id, "31", items) is None
-        api.confirm_shipment(
-            order.order_id,
-            marketplace_id=order.marketplace_id,
-            package_reference_id="31",
-            carrier_code="DHL",
-            tracking_number="JJD0099887766",
-            ship_date=order.purchase_date + timedelta(hours=3),
-            items=items,
-        )
+        ship_with_dhl(api, order, "31", "JJD0099887766", items)
         assert api.already_confirmed(order.order_id, "31", items) == shipments.PACKAGE_FOUND
         assert api.already_confirmed(order.order_id, "32", items) == shipments.ITEMS_SHIPPED
         assert api.get(order.order_id).status == const.STATUS_SHIPPED

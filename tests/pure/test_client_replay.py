@@ -131,16 +131,28 @@ def replay():
     server.close()
 
 
+def _config(replay, lwa_path, client_id, client_secret, refresh_token, **options):
+    """A two-attempt client configuration on ``replay``, LWA answered at ``lwa_path``."""
+    return ClientConfig(
+        client_id,
+        client_secret,
+        refresh_token,
+        endpoint=replay.url,
+        lwa_endpoint=replay.url + lwa_path,
+        max_attempts=2,
+        **options,
+    )
+
+
 @pytest.fixture
 def client(replay):
     replay.routes.clear()
-    cfg = ClientConfig(
+    cfg = _config(
+        replay,
+        "/auth/o2/token",
         "amzn1.application-oa2-client.replay",
         "replay-secret-1234",
         "Atzr|replay-refresh",
-        endpoint=replay.url,
-        lwa_endpoint=replay.url + "/auth/o2/token",
-        max_attempts=2,
         max_retry_seconds=2,
     )
     with SpApiClient(cfg) as api:
@@ -302,14 +314,7 @@ def test_retry_after_is_honoured(client, replay):
 
 
 def test_lwa_failure_is_typed_and_names_lwa(replay):
-    cfg = ClientConfig(
-        "id",
-        "secret-value-123",
-        "Atzr|refresh-value",
-        endpoint=replay.url,
-        lwa_endpoint=replay.url + "/not-lwa",
-        max_attempts=2,
-    )
+    cfg = _config(replay, "/not-lwa", "id", "secret-value-123", "Atzr|refresh-value")
     with SpApiClient(cfg) as api:
         with pytest.raises(errors.SpApiAuthError) as info:
             api.get_feed("feedId1")

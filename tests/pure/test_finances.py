@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from sandbox_helpers import sandbox_config
 
-from amazon_sp import ClientConfig, SpApiClient, errors, finances
+from amazon_sp import SpApiClient, errors, finances
 from sp_sandbox import SandboxServer, Scenario
 
 GROUPS = "/finances/v0/financialEventGroups"
@@ -24,12 +25,11 @@ def closed_sandbox(sandbox_scenario):
 
 
 def make_client(srv):
-    config = ClientConfig(
+    config = sandbox_config(
+        srv,
         "cid",
         "secret-finances-42",
         "Atzr|finances-refresh-0123456789",
-        endpoint=srv.url,
-        lwa_endpoint=srv.lwa_url,
         timeout=5.0,
         max_retry_seconds=20.0,
     )

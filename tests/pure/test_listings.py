@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from jsonschema import Draft7Validator
+from sandbox_helpers import sandbox_config
 
-from amazon_sp import ClientConfig, SpApiClient, _adapter, const, listings, ratelimit
+from amazon_sp import SpApiClient, _adapter, const, listings, ratelimit
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "sp-api" / "schemas"
 REPORT_SCHEMA = SCHEMAS_DIR / "listings-feed-processing-report-schema-v2.json"
@@ -185,12 +186,11 @@ def test_unreadable_reports_are_refused(content):
 def client(sandbox):
     _adapter.clear_token_cache()
     ratelimit.LIMITER.forget()
-    config = ClientConfig(
+    config = sandbox_config(
+        sandbox,
         "amzn1.application-oa2-client.listings",
         "listings-secret-0123456789",
         "Atzr|listings-refresh-0123456789",
-        endpoint=sandbox.url,
-        lwa_endpoint=sandbox.lwa_url,
         timeout=5.0,
         max_attempts=4,
         max_retry_seconds=10.0,

@@ -5,8 +5,8 @@ import copy
 from decimal import Decimal
 
 import contract
-import httpx
 import pytest
+from sandbox_helpers import add_merchant_order, authorized_http
 
 from sp_sandbox import SandboxServer, Scenario
 
@@ -140,13 +140,7 @@ def test_window_echo_off_drops_only_the_window_end(sandbox, sandbox_http):
 
 def _ship(sandbox, http):
     state = sandbox.state
-    order_id = state.add_order(
-        {
-            "marketplaceId": DE,
-            "fulfilledBy": "MERCHANT",
-            "items": [{"sku": "A", "unitPrice": "10.00", "quantity": 2}],
-        }
-    )
+    order_id = add_merchant_order(state, DE, ("A", "10.00", 2))
     item = state.orders[order_id]["items"][0]["orderItemId"]
     for reference in (41, 42):
         response = http.post(
@@ -225,16 +219,8 @@ def test_unusual_orders_only_when_asked(sandbox, unusual_sandbox):
 
 
 def test_non_amazon_channel_and_extra_proceeds(unusual_sandbox):
-    form = {
-        "grant_type": "refresh_token",
-        "refresh_token": "r",
-        "client_id": "c",
-        "client_secret": "s",
-    }
-    token = httpx.post(unusual_sandbox.lwa_url, data=form).json()["access_token"]
-    with httpx.Client(
-        base_url=unusual_sandbox.url, headers={"x-amz-access-token": token}, timeout=10.0
-    ) as http:
+    credentials = {"refresh_token": "r", "client_id": "c", "client_secret": "s"}
+    with authorized_http(unusual_sandbox, **credentials) as http:
         for proceeds in ("tax_included", "itemized"):
             set_conventions(http, proceeds=proceeds)
             orders, _ = search(http)

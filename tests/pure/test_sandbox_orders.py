@@ -5,6 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
 import pytest
+from sandbox_helpers import add_merchant_order
 
 from sp_sandbox import SandboxServer, Scenario
 from sp_sandbox.scenario import format_time
@@ -295,16 +296,7 @@ def test_timeline_advance_and_state_changes(sandbox):
     assert hidden and state.view(hidden[0]["orderId"]) is None
     state.advance(7 * 3600)
     assert state.order_status(hidden[0]["orderId"]) is not None
-    order_id = state.add_order(
-        {
-            "marketplaceId": "A1PA6795UKMFR9",
-            "fulfilledBy": "MERCHANT",
-            "items": [
-                {"sku": "A", "unitPrice": "10.00", "quantity": 3},
-                {"sku": "B", "unitPrice": "5.00", "quantity": 1},
-            ],
-        }
-    )
+    order_id = add_merchant_order(state, "A1PA6795UKMFR9", ("A", "10.00", 3), ("B", "5.00", 1))
     assert state.order_status(order_id) == "UNSHIPPED"
     record = state.orders[order_id]
     first, second = (i["orderItemId"] for i in record["items"])

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox_helpers import add_merchant_order
 
 V0 = "/orders/v0/orders"
 RDT = "/tokens/2021-03-01/restrictedDataToken"
@@ -153,16 +154,7 @@ def confirm(http, order_id, marketplace_id, reference, lines, **extra):
 
 def test_confirm_shipment_partial_full_duplicate(sandbox, sandbox_http):
     state = sandbox.state
-    order_id = state.add_order(
-        {
-            "marketplaceId": "A1PA6795UKMFR9",
-            "fulfilledBy": "MERCHANT",
-            "items": [
-                {"sku": "A", "unitPrice": "10.00", "quantity": 3},
-                {"sku": "B", "unitPrice": "4.00", "quantity": 1},
-            ],
-        }
-    )
+    order_id = add_merchant_order(state, "A1PA6795UKMFR9", ("A", "10.00", 3), ("B", "4.00", 1))
     a, b = (i["orderItemId"] for i in state.orders[order_id]["items"])
     mp = "A1PA6795UKMFR9"
     response = confirm(sandbox_http, order_id, mp, 1, [(a, 2)])
