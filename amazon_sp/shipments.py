@@ -72,22 +72,25 @@ def check_shipment(raw_order, package_reference_id, items, tracking_number=None)
     for package in packages:
         if str(package.get("packageReferenceId")) == reference:
             return ShipmentCheck(PACKAGE_FOUND, f"package {reference} is on Amazon")
-    if tracking:
-        for package in packages:
-            if _tracking_key(package.get("trackingNumber")) != tracking:
-                continue
-            carried = _package_items(package)
-            if carried == wanted:
-                return ShipmentCheck(
-                    PACKAGE_FOUND,
-                    f"a package with tracking number {tracking_number} and the same items "
-                    "is on Amazon",
-                )
-            return ShipmentCheck(
-                UNSURE,
-                f"Amazon has a package with tracking number {tracking_number} but other "
-                f"items or quantities ({dict(carried)} instead of {dict(wanted)})",
-            )
+    # One tracking number may stand on several packages (a reused label): ours is the one
+    # with our items; only when none of them carries exactly our items is it unsure.
+    same_tracking = [
+        _package_items(p)
+        for p in packages
+        if tracking and _tracking_key(p.get("trackingNumber")) == tracking
+    ]
+    if wanted in same_tracking:
+        return ShipmentCheck(
+            PACKAGE_FOUND,
+            f"a package with tracking number {tracking_number} and the same items is on Amazon",
+        )
+    if same_tracking:
+        carried = same_tracking[0]
+        return ShipmentCheck(
+            UNSURE,
+            f"Amazon has a package with tracking number {tracking_number} but other "
+            f"items or quantities ({dict(carried)} instead of {dict(wanted)})",
+        )
     fulfillment = raw_order.get("fulfillment") or {}
     if fulfillment.get("fulfillmentStatus") == const.STATUS_SHIPPED:
         return ShipmentCheck(ITEMS_SHIPPED, "the order is shipped on Amazon")

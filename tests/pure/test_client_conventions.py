@@ -173,6 +173,17 @@ def test_our_package_is_found_by_tracking_and_items_when_amazon_renames_it():
     assert not check.may_send
 
 
+def test_a_reused_tracking_number_finds_the_package_with_our_items():
+    raw = _shipped_order(
+        [
+            _package("AMZ-76", "JJD001", [("B", 2)]),
+            _package("AMZ-77", "JJD001", [("A", 1)]),
+        ]
+    )
+    check = shipments.check_shipment(raw, "31", [("A", 1)], "JJD001")
+    assert check.verdict == shipments.PACKAGE_FOUND and not check.may_send
+
+
 def test_conflicting_evidence_is_unsure_with_a_reason():
     raw = _shipped_order([_package("AMZ-77", "JJD001", [("A", 1)])])
     check = shipments.check_shipment(raw, "31", [("A", 1), ("B", 2)], "JJD001")
