@@ -125,6 +125,15 @@ def buyer_paid(order: Order) -> Decimal | None:
     return sum(totals, ZERO) + getattr(order, "delivery_tip", ZERO)
 
 
+def stated_total(order: Order) -> Decimal | None:
+    """What Amazon says the buyer paid for the whole order: its ``grandTotal``
+    (``order.total``) where Amazon gives it (optional in the model), else the items'
+    ``proceedsTotal`` summed (:func:`buyer_paid`), else None (the caller's own sum)."""
+    if order.total is not None:
+        return order.total
+    return buyer_paid(order)
+
+
 def line_subtotal(gross: Decimal, rates: list[Decimal], *, digits: int) -> Decimal:
     """Untaxed subtotal whose taxes, each rounded per line, bring the line to ``gross``.
 

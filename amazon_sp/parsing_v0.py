@@ -6,6 +6,7 @@ order; shared checks and readers live in :mod:`.parsing`.
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from . import const
@@ -111,6 +112,40 @@ def _parse_item_v0(ctx, raw, index, status):
     )
 
 
+def _tax_reading_v0(items, total):
+    """Whether the v0 item amounts include their tax, decided from the numbers as for
+    v2026 proceeds, but over the whole order: v0 has no total per item, only
+    ``OrderTotal``. True when the charges add up to it, False when charges + taxes do,
+    None when there is no tax, no ``OrderTotal``, or neither reading adds up (charges
+    v0 does not itemize, such as a COD fee, are in ``OrderTotal`` only): the marketplace
+    rule then decides, as before."""
+    if total is None:
+        return None
+    charged = taxes = ZERO
+    for item in items:
+        charged += (
+            item.item_price
+            - item.promotion_discount
+            + item.shipping_price
+            - item.shipping_discount
+            + item.gift_wrap_price
+        )
+        taxes += (
+            item.item_tax
+            - item.promotion_discount_tax
+            + item.shipping_tax
+            - item.shipping_discount_tax
+            + item.gift_wrap_tax
+        )
+    if not taxes:
+        return None
+    if charged == total:
+        return True
+    if charged + taxes == total:
+        return False
+    return None
+
+
 def _v0_registration_type(name):
     """v0 TaxClassifications names ("VATNumber", "CSTNumber") -> v2026 style ("VAT")."""
     if not name:
@@ -148,6 +183,9 @@ def parse_order_v0(raw):
     last_update = ctx.date(raw, "LastUpdateDate", "LastUpdateDate")
     _check_dates(ctx, purchase_date, last_update, "PurchaseDate")
     items = tuple(_parse_item_v0(ctx, item, index, status) for index, item in enumerate(items_raw))
+    reading = _tax_reading_v0(items, total)
+    if reading is not None:
+        items = tuple(dataclasses.replace(item, tax_included=reading) for item in items)
     buyer_info = ctx.obj(raw, "BuyerInfo", "BuyerInfo") or {}
     tax_info = ctx.obj(buyer_info, "BuyerTaxInfo", "BuyerInfo.BuyerTaxInfo") or {}
     company = ctx.text(tax_info, "CompanyLegalName", "BuyerInfo.BuyerTaxInfo.CompanyLegalName")

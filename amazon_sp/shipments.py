@@ -91,6 +91,11 @@ def check_shipment(raw_order, package_reference_id, items, tracking_number=None)
             f"Amazon has a package with tracking number {tracking_number} but other "
             f"items or quantities ({dict(carried)} instead of {dict(wanted)})",
         )
+    # Every check above and below that returns answers "do not send"; the only "send" is
+    # the last line, reached when no evidence at all shows the shipment on Amazon. So the
+    # order of the checks decides what the user is told, never whether a second shipment
+    # goes out. A tracking conflict comes before the order's SHIPPED status on purpose:
+    # it tells the user something the status hides (our tracking number on other items).
     fulfillment = raw_order.get("fulfillment") or {}
     if fulfillment.get("fulfillmentStatus") == const.STATUS_SHIPPED:
         return ShipmentCheck(ITEMS_SHIPPED, "the order is shipped on Amazon")
@@ -112,6 +117,9 @@ def check_shipment(raw_order, package_reference_id, items, tracking_number=None)
     if known and wanted and all(item_id in unfulfilled for item_id in wanted):
         if all(unfulfilled[item_id] == 0 for item_id in wanted):
             return ShipmentCheck(ITEMS_SHIPPED, "every item is already shipped on Amazon")
+        # An item with none left beside items with all theirs left: our confirmation (one
+        # package) cannot have reached Amazon; a resend cannot ship more than Amazon has
+        # left either (Amazon refuses the excess, the user reads why).
         partial = [i for i in wanted if 0 < unfulfilled[i] < wanted[i]]
         if partial:
             return ShipmentCheck(

@@ -170,7 +170,7 @@ class AmazonSyncRun(models.Model):
             return _("%(created)s settlement(s) imported.", **counts)
         return _(
             "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s "
-            "failed, %(skipped)s not ready.",
+            "failed, %(skipped)s skipped (not ready or not an Amazon sale).",
             **counts,
         )
 

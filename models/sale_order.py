@@ -9,6 +9,13 @@ from ..amazon_sp import amounts, const
 from .const import AMAZON_CHANNELS, amazon_channel
 
 
+def _stated_total(order, computed):
+    """Amazon's total of ``order`` (grandTotal, else its items' proceeds summed), or
+    ``computed`` (the lines' own sum) when Amazon states neither."""
+    stated = amounts.stated_total(order)
+    return computed if stated is None else stated
+
+
 class SaleOrder(models.Model):
     _inherit = "sale.order"
 
@@ -172,7 +179,7 @@ class SaleOrder(models.Model):
                 "amazon_last_update": order.last_update_date,
                 "amazon_is_business": order.is_business,
                 # Set here rather than written after the totals: one UPDATE less per order.
-                "amazon_total": float(order.total if order.total is not None else expected),
+                "amazon_total": float(_stated_total(order, expected)),
                 "order_line": [Command.create(vals) for vals in lines],
             }
         )
@@ -359,7 +366,7 @@ class SaleOrder(models.Model):
         self.ensure_one()
         currency = self.currency_id
         target = float(expected)
-        amazon_total = float(order.total) if order.total is not None else target
+        amazon_total = float(_stated_total(order, target))
         difference = currency.round(amazon_total - self.amount_total)
         if self.amazon_total != amazon_total:
             self.amazon_total = amazon_total

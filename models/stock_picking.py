@@ -31,6 +31,20 @@ class StockPicking(models.Model):
         help="Shipment confirmations sent (or that may have reached Amazon). From the second "
         "one on, the order is read on Amazon first, so a shipment is never confirmed twice.",
     )
+    amazon_sync_unsure = fields.Boolean(
+        string="Amazon May Have It",
+        readonly=True,
+        copy=False,
+        help="An earlier confirmation of this delivery may have reached Amazon, and Amazon's "
+        "order neither shows it nor rules it out: Odoo does not send it again by itself. Check "
+        "the order in Seller Central, then click 'Confirmed on Amazon' or 'Send again'.",
+    )
+    amazon_resend_confirmed = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="A user asked to send this confirmation again although Amazon may have it: the "
+        "next send skips the check on Amazon, once.",
+    )
     amazon_order_ref = fields.Char(related="sale_id.amazon_order_ref", string="Amazon Reference")
 
     # --- Which pickings are shipments for Amazon ------------------------------------------
@@ -216,12 +230,20 @@ class StockPicking(models.Model):
 
     # --- Sync status ------------------------------------------------------------------------
     def _amazon_mark_synced(self, note):
-        self.write({"amazon_sync_status": "done", "amazon_sync_error": False})
+        self.write(
+            {"amazon_sync_status": "done", "amazon_sync_error": False, "amazon_sync_unsure": False}
+        )
         for picking in self:
             picking.message_post(body=note, subtype_xmlid="mail.mt_note")
 
-    def _amazon_mark_failed(self, error):
-        self.write({"amazon_sync_status": "error", "amazon_sync_error": error})
+    def _amazon_mark_failed(self, error, unsure=False):
+        self.write(
+            {
+                "amazon_sync_status": "error",
+                "amazon_sync_error": error,
+                "amazon_sync_unsure": unsure,
+            }
+        )
         for picking in self:
             picking.message_post(
                 body=_(
@@ -272,7 +294,7 @@ class StockPicking(models.Model):
             return "updated"
         orders_api = client.orders_api(order.amazon_account_id.orders_api_version)
         try:
-            if self.amazon_sync_attempts:
+            if self.amazon_sync_attempts and not self.amazon_resend_confirmed:
                 # An earlier confirmation may have reached Amazon: look before resending.
                 check = orders_api.check_shipment(
                     order.amazon_order_ref,
@@ -291,6 +313,7 @@ class StockPicking(models.Model):
                             reason=check.reason,
                         ),
                         outcome,
+                        unsure=True,
                     )
                 if found:
                     self._amazon_mark_synced(
@@ -303,8 +326,14 @@ class StockPicking(models.Model):
                     )
                     return "updated"
             # Counted (and committed) before sending: should the process die while the
-            # request is on its way, the next run reads the order on Amazon first.
-            self.amazon_sync_attempts += 1
+            # request is on its way, the next run reads the order on Amazon first. A
+            # user's "Send again" skips the check for this one send only.
+            self.write(
+                {
+                    "amazon_sync_attempts": self.amazon_sync_attempts + 1,
+                    "amazon_resend_confirmed": False,
+                }
+            )
             order.amazon_account_id._amazon_commit()
             orders_api.confirm_shipment(
                 order.amazon_order_ref,
@@ -340,8 +369,8 @@ class StockPicking(models.Model):
         )
         return "created"
 
-    def _amazon_shipment_failed(self, error, outcome):
-        self._amazon_mark_failed(error)
+    def _amazon_shipment_failed(self, error, outcome, unsure=False):
+        self._amazon_mark_failed(error, unsure=unsure)
         outcome.failures.append(f"{self.name}: {error}")
         return "failed"
 
@@ -354,7 +383,19 @@ class StockPicking(models.Model):
             raise UserError(_("None of these deliveries has a shipment to send to Amazon."))
         # Who may validate them may send them (the write checks it, before any call to
         # Amazon); the account is read as superuser, the user may not see the sale orders.
-        pickings.write({"amazon_sync_status": "pending", "amazon_sync_error": False})
+        pickings.write(
+            {
+                "amazon_sync_status": "pending",
+                "amazon_sync_error": False,
+                "amazon_sync_unsure": False,
+            }
+        )
+        return pickings._amazon_send_now()
+
+    def _amazon_send_now(self):
+        """Run the pickings sync of their accounts for these (pending) deliveries now and
+        tell the user how it went."""
+        pickings = self
         for account in pickings.sudo().sale_id.amazon_account_id:
             account._sync_pickings(
                 trigger="manual",
@@ -385,3 +426,48 @@ class StockPicking(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    # --- Deliveries Amazon may already have (the user decides) -----------------------------
+    def _amazon_unsure(self):
+        pickings = self._amazon_is_fbm_delivery().filtered(
+            lambda p: p.state == "done" and p.amazon_sync_status == "error" and p.amazon_sync_unsure
+        )
+        if not pickings:
+            raise UserError(_("None of these deliveries waits for you to check it on Amazon."))
+        return pickings
+
+    def action_amazon_confirmed_on_amazon(self):
+        """The user checked Seller Central: Amazon has the shipment. Marked as synced,
+        nothing is sent."""
+        pickings = self._amazon_unsure()
+        pickings._amazon_mark_synced(
+            _(
+                "Marked as confirmed on Amazon by %(user)s after checking the order in Seller "
+                "Central: nothing was sent.",
+                user=self.env.user.name,
+            )
+        )
+        return True
+
+    def action_amazon_send_again(self):
+        """The user checked Seller Central: Amazon does not have the shipment. Sent again
+        through the usual path, without the check that stopped it (once)."""
+        pickings = self._amazon_unsure()
+        pickings.write(
+            {
+                "amazon_sync_status": "pending",
+                "amazon_sync_error": False,
+                "amazon_sync_unsure": False,
+                "amazon_resend_confirmed": True,
+            }
+        )
+        for picking in pickings:
+            picking.message_post(
+                body=_(
+                    "%(user)s checked the order in Seller Central and asked to send the "
+                    "shipment confirmation again.",
+                    user=self.env.user.name,
+                ),
+                subtype_xmlid="mail.mt_note",
+            )
+        return pickings._amazon_send_now()

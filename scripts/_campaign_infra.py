@@ -340,6 +340,8 @@ class Infra:
         log = open(self.logs / f"sandbox-{name}.log", "w")  # noqa: SIM115 - closed in stop()
         cmd = [sys.executable, str(SCRIPTS / "sandbox"), "--port", "0", "--orders", str(orders)]
         cmd += ["--seed", str(seed), "--speed", str(speed)]
+        for convention in getattr(self.args, "convention", None) or ():
+            cmd += ["--convention", convention]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
         proc.log = log
         self.processes.append(proc)

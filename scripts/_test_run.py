@@ -4,9 +4,12 @@
   started) and :meth:`Run.phase`, which prints a phase's output as one block and counts it;
 * :class:`Counts`: passed/failed/skipped, summed into the closing line;
 * :class:`OdooRun`: one odoo-bin process, its log teed to a file and read for test results,
-  skips, errors and warnings (``LOG_RE``, ``RESULT_RE``).
+  skips, errors and warnings (``LOG_RE``, ``RESULT_RE``);
+* :func:`check_rejections`: the closing test that no lane's client sent a request the
+  sandbox refused as forbidden by Amazon's models (``$SP_SANDBOX_REJECTION_LOG``).
 """
 
+import json
 import os
 import re
 import signal
@@ -19,6 +22,9 @@ from pathlib import Path
 
 from _odoo_harness import MODULE, REPO, say
 
+# Where every sandbox of the run (pytest's, the Odoo tests', the campaigns' and benchmarks'
+# processes) appends the requests it refused as forbidden by Amazon's models (sp_sandbox/app.py)
+REJECTION_LOG = "SP_SANDBOX_REJECTION_LOG"
 LOG_RE = re.compile(
     r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (?P<level>[A-Z]+) (?P<db>\S+) "
     r"(?P<logger>[\w.\-]+): (?P<msg>.*)$"
@@ -64,6 +70,9 @@ class Run:
         self.pg = None  # the PostgreSQL server of the Odoo lane
         self.databases = []  # created on it
         self.kept_db = None  # what --keep points at
+        # inherited by every process the run starts (set before any of them)
+        self.rejections = self.tmp / "sandbox-rejections.jsonl"
+        os.environ[REJECTION_LOG] = str(self.rejections)
 
     def phase(self, name, fn, *args, **kwargs):
         """Run one phase: its output lines are printed as one block when it ends, followed
@@ -203,3 +212,29 @@ class OdooRun:
 def skipped(out, line):
     out(line)
     return Counts(skipped=1)
+
+
+def check_rejections(out, path):
+    """One test: no sandbox of the run refused a request as forbidden by Amazon's models
+    (tests that send such requests on purpose keep them in logs of their own). Lists the
+    refusals otherwise."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    if not lines:
+        out("sandbox rejections: none (no request the models forbid was sent)")
+        return Counts(passed=1)
+    out(
+        f"sandbox rejections: FAILED: {len(lines)} request(s) refused as forbidden by "
+        "Amazon's models:"
+    )
+    for line in lines[:30]:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            out(f"  {line[:300]}")
+            continue
+        who = f" (test {entry['test']})" if entry.get("test") else ""
+        out(f"  {entry.get('operation')}: {entry.get('message')}{who}")
+        out(f"    {str(entry.get('request'))[:240]}")
+    if len(lines) > 30:
+        out(f"  ... and {len(lines) - 30} more (log: {path})")
+    return Counts(failed=1)

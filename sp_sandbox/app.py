@@ -170,7 +170,9 @@ class SandboxApp:
                     self._strike(after, name, environ, after_effect=True)
         except ApiError as exc:
             status, payload = exc.status, exc.body()
-            if status == 400 and not getattr(exc, "injected", False):
+            if status == 400 and not (
+                getattr(exc, "injected", False) or getattr(exc, "state_refusal", False)
+            ):
                 # a request the rules refuse: what tests assert the client never sends
                 _logger.warning("sp_sandbox refused %s: %s", name, exc.message)
                 self.state.reject(name, exc.message, request.full_path)

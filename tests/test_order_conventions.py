@@ -2,13 +2,18 @@
 """The order sync under each answer Amazon's models leave open (the sandbox's
 conventions), and the unusual orders: non-Amazon sales, COD fees, delivery tips."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from decimal import Decimal
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import AmazonSyncCase
+
+try:
+    from ..sp_sandbox import data, render
+except ImportError:  # AmazonSyncCase is skipped without the sandbox
+    data = render = None
 
 
 @tagged("post_install", "-at_install")
@@ -82,3 +87,25 @@ class TestOrderConventions(AmazonSyncCase):
         self.assertEqual(Decimal(str(order.amazon_total)), Decimal("18.60"))
         self.assertFalse(order.currency_id.compare_amounts(order.amount_total, order.amazon_total))
         self.assertFalse(order.amazon_total_difference)
+
+    def test_without_grand_total_amazon_total_is_the_proceeds_summed(self):
+        """``grandTotal`` is optional in Amazon's model: what the buyer paid is then the
+        items' ``proceedsTotal`` summed, so numbers that fit no reading still show as a
+        stated difference instead of Odoo's own sum passing for Amazon's."""
+        created = self.add_order("175-0000005-0000001")
+        view = self.sandbox.state.view("175-0000005-0000001")
+        body = render.order_v2026(view, set(data.INCLUDED_DATA))
+        ref = body["orderId"] = "175-0000005-0000002"
+        body["proceeds"].pop("grandTotal", None)
+        proceeds = body["orderItems"][0]["proceeds"]["proceedsTotal"]
+        stated = Decimal(proceeds["amount"]) + Decimal("0.50")
+        proceeds["amount"] = str(stated)
+        self.sandbox.state.add_raw_order(body, when=created.replace(tzinfo=timezone.utc))
+        self.sandbox.state.advance(600)
+        counts = self.sync()
+        self.assertFalse(counts["failed"], counts)
+        order = self.amazon_order(ref)
+        self.assertEqual(len(order), 1)
+        self.assertEqual(Decimal(str(order.amazon_total)), stated)
+        self.assertEqual(Decimal(str(order.amazon_total_difference)), Decimal("0.50"))
+        self.assertEqual(Decimal(str(order.amount_total)) + Decimal("0.50"), stated)

@@ -343,6 +343,129 @@ class TestShipments(AmazonSyncCase):
         self.assertEqual(len(self.sandbox.state.shipments(ref)), 1, "nothing was resent")
         self.assertEqual(backorder.amazon_sync_attempts, 1)
 
+    def unsure_delivery(self, ref, echo):
+        """A backorder whose lost confirmation Amazon's order neither shows nor rules out
+        (its tracking number on the first delivery's items), under ``package_echo=echo``."""
+        self.sandbox.state.conventions.set(package_echo=echo)
+        order = self.fbm_order(ref)
+        first = self.ship(self.delivery(order), {self.mug: 1}, tracking=f"JJD{ref[-3:]}")
+        self.send()
+        backorder = self.ship(self.delivery(order), tracking=f"JJD{ref[-3:]}")
+        self.sandbox.faults.add(operation="confirmShipment", kind="reset", count=1)
+        self.send(**FAST)
+        self.send(**FAST)
+        self.assertEqual(
+            (first.amazon_sync_status, backorder.amazon_sync_status), ("done", "error")
+        )
+        self.assertTrue(backorder.amazon_sync_unsure)
+        self.assertEqual(len(self.sandbox.state.shipments(ref)), 1)
+        return backorder
+
+    def test_unsure_delivery_is_for_the_stock_user_to_decide(self):
+        """The narrowest rights that validate deliveries (stock user, own sales only) see
+        why and decide: confirmed on Amazon (nothing sent) or sent again on request."""
+        self.addCleanup(self.sandbox.state.conventions.set, package_echo=True)
+        clerk = self._create_user(
+            "amazon_unsure_clerk", "stock.group_stock_user,sales_team.group_sale_salesman"
+        )
+        Picking = self.env["stock.picking"].with_user(clerk)
+        views = Picking.get_views([(False, "form"), (False, "search")])["views"]
+        for name in ("action_amazon_confirmed_on_amazon", "action_amazon_send_again"):
+            self.assertIn(f'name="{name}"', views["form"]["arch"])
+        self.assertIn('name="amazon_sync_unsure"', views["search"]["arch"])
+        for index, echo in enumerate((True, False)):
+            with self.subTest(package_echo=echo):
+                kept = self.unsure_delivery(f"171-0000111-00000{index}1", echo).with_user(clerk)
+                resent = self.unsure_delivery(f"171-0000111-00000{index}2", echo).with_user(clerk)
+                self.assertNotEqual(kept.sudo().sale_id.user_id, clerk)
+                with self.assertRaises(AccessError, msg="the clerk may not read the order"):
+                    kept.sale_id.check_access_rule("read")
+                self.assertIn("Not sent again", kept.amazon_sync_error)
+                self.assertIn(f"JJD{kept.amazon_order_ref[-3:]}", kept.amazon_sync_error)
+                self.assertEqual(Picking.search([("amazon_sync_unsure", "=", True)]), kept | resent)
+                calls = self.sandbox.state.stats["total"]
+
+                kept.action_amazon_confirmed_on_amazon()
+                self.assertEqual(kept.amazon_sync_status, "done")
+                self.assertFalse(kept.amazon_sync_unsure or kept.amazon_sync_error)
+                self.assertIn("Marked as confirmed on Amazon", kept.message_ids[0].body)
+                self.assertEqual(self.sandbox.state.stats["total"], calls, "nothing sent")
+                self.assertEqual(len(self.sandbox.state.shipments(kept.amazon_order_ref)), 1)
+                with self.assertRaises(UserError):
+                    kept.action_amazon_send_again()
+
+                resent.action_amazon_send_again()
+                self.assertEqual(resent.amazon_sync_status, "done")
+                self.assertFalse(resent.amazon_sync_unsure or resent.amazon_resend_confirmed)
+                self.assertEqual(resent.amazon_sync_attempts, 2)
+                shipments = self.sandbox.state.shipments(resent.amazon_order_ref)
+                self.assertEqual(len(shipments), 2, "sent once more, on request")
+                self.assertEqual(
+                    shipments[1]["packageDetail"]["packageReferenceId"], str(resent.id)
+                )
+                self.assertEqual(
+                    self.sandbox.state.order_status(resent.amazon_order_ref), "SHIPPED"
+                )
+                self.assertFalse(Picking.search([("amazon_sync_unsure", "=", True)]))
+
+    def test_faults_confirm_each_delivery_once_under_each_convention(self):
+        """Orders synced and deliveries confirmed through faults (lost answers among them),
+        under the sandbox's defaults and then under the other answer to every question
+        Amazon's models leave open: each delivery confirmed exactly once, totals right."""
+        conventions = self.sandbox.state.conventions
+        defaults = conventions.as_dict()
+        self.addCleanup(conventions.set, **defaults)
+        others = {
+            "proceeds": "itemized",
+            "window_echo": False,
+            "package_echo": False,
+            "fulfilled_by": False,
+        }
+        faults = self.sandbox.faults
+        for index, values in enumerate((defaults, others)):
+            with self.subTest(**values):
+                conventions.set(**values)
+                refs = [f"171-0000112-{index}{n:06d}" for n in range(6)]
+                for n, ref in enumerate(refs):
+                    self.add_order(
+                        ref,
+                        fulfilled_by="AMAZON" if n % 3 == 0 else "MERCHANT",
+                        items=[{"sku": "MUG-RED", "quantity": 1 + n % 2, "unitPrice": "12.10"}],
+                    )
+                faults.seed(15 + index)
+                for kind, probability in (("429", 0.2), ("500", 0.2), ("reset", 0.1)):
+                    faults.add(operation="*", kind=kind, probability=probability)
+                for _round in range(3):
+                    self.account.with_context(**FAST)._sync_orders()
+                faults.clear()
+                self.assertFalse(self.account._sync_orders().errors)
+                orders = self.env["sale.order"].search(
+                    [("amazon_account_id", "=", self.account.id), ("amazon_order_ref", "in", refs)]
+                )
+                self.assertEqual(len(orders), 6, "every order once")
+                for order in orders:
+                    self.assertFalse(order.amazon_total_difference, order.amazon_order_ref)
+                fbm = orders.filtered(lambda o: o.amazon_channel == "fbm")
+                self.assertEqual(len(fbm), 4)
+                pickings = self.env["stock.picking"]
+                for order in fbm:
+                    pickings |= self.ship(self.delivery(order))
+                # Half the answers lost after Amazon acted, other calls failing too.
+                faults.add(operation="confirmShipment", kind="500", after_effect=True, count=2)
+                faults.add(operation="confirmShipment", kind="reset", after_effect=True, count=1)
+                faults.add(operation="*", kind="500", probability=0.2)
+                for _round in range(3):
+                    self.send(**FAST)
+                faults.clear()
+                for _round in range(3):
+                    if not pickings.filtered(lambda p: p.amazon_sync_status == "pending"):
+                        break
+                    self.send()
+                for picking in pickings:
+                    ref = picking.sale_id.amazon_order_ref
+                    self.assertEqual(picking.amazon_sync_status, "done", ref)
+                    self.assertEqual(len(self.sandbox.state.shipments(ref)), 1, ref)
+
     def test_shipment_confirmed_outside_odoo_is_not_resent(self):
         ref = "171-0000107-0000001"
         picking = self.ship(self.delivery(self.fbm_order(ref)))

@@ -49,6 +49,15 @@ def invalid(message, details=None):
     return ApiError(400, "InvalidInput", message, details)
 
 
+def state_refusal(message, details=None):
+    """Amazon's 400 for a request its model allows but the order's current state does not
+    (already shipped, package already confirmed...): not a contract rejection, so neither
+    counted in the rejections nor written to the rejection log."""
+    error = invalid(message, details)
+    error.state_refusal = True
+    return error
+
+
 def json_response(status, payload):
     body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
     response = Response(body, status=status)

@@ -3,7 +3,7 @@
 import re
 
 from ..values import parse_time
-from .common import Operation, invalid, order_view
+from .common import Operation, invalid, order_view, state_refusal
 from .orders import ORDERS_V0
 
 ORDER_STATUS_ALLOWING_SHIPMENT = ("UNSHIPPED", "PARTIALLY_SHIPPED")
@@ -32,14 +32,16 @@ def _check_package(order_id, current, detail):
     if detail["carrierCode"] == "Other" and not detail.get("carrierName"):
         raise invalid("carrierName is required when carrierCode is Other.")
     if any(str(p["detail"]["packageReferenceId"]) == reference for p in current.record["packages"]):
-        raise invalid(
+        raise state_refusal(
             "Duplicate packageReferenceId.",
             f"Package {reference} was already confirmed for order {order_id}.",
         )
     if current.status == "SHIPPED":
-        raise invalid("The order is already shipped.", f"Order {order_id} has no unshipped items.")
+        raise state_refusal(
+            "The order is already shipped.", f"Order {order_id} has no unshipped items."
+        )
     if current.status not in ORDER_STATUS_ALLOWING_SHIPMENT:
-        raise invalid(f"The order cannot be shipped in status {current.status}.")
+        raise state_refusal(f"The order cannot be shipped in status {current.status}.")
 
 
 def _lines(current, order_items):
@@ -57,7 +59,7 @@ def _lines(current, order_items):
         lines[item_id] = lines.get(item_id, 0) + quantity
     for item_id, quantity in lines.items():
         if quantity > current.unshipped(item_id):
-            raise invalid(
+            raise state_refusal(
                 "Quantity exceeds the unshipped quantity.",
                 f"Item {item_id}: {quantity} requested, {current.unshipped(item_id)} unshipped.",
             )

@@ -281,6 +281,7 @@ def test_give_up_after_the_bound_with_typed_errors(sandbox):
     assert "QuotaExceeded" in str(info.value)
 
 
+@pytest.mark.forbidden_requests
 def test_bad_request_is_not_retried(sandbox):
     with make_client(sandbox) as client:
         with pytest.raises(errors.SpApiBadRequestError) as info:

@@ -113,6 +113,26 @@ def test_cod_fee_other_and_delivery_tip_become_charges():
     assert amounts.buyer_paid(order) == order.total
 
 
+def test_without_grand_total_the_stated_total_is_the_sum_of_the_proceeds():
+    """``grandTotal`` is optional: what the buyer paid is then the items' proceeds summed
+    (plus the tip), never the lines' own sum, so that a reading that does not add up still
+    shows as a stated difference."""
+    raw = _amazon_get_order_example()
+    raw["orderItems"][0]["proceeds"]["proceedsTotal"] = _money("150.00")
+    raw["proceeds"] = {
+        "breakdowns": [{"type": "DELIVERY_TIP", "status": "PENDING", "subtotal": _money("2.00")}],
+    }
+    order = parse_order(raw)
+    assert order.total is None
+    assert amounts.stated_total(order) == amounts.buyer_paid(order) == Decimal("152.00")
+    assert _gross(order, marketplace_rule=True) != amounts.stated_total(order)
+    raw["proceeds"]["grandTotal"] = _money("151.00")
+    assert amounts.stated_total(parse_order(raw)) == Decimal("151.00"), "grandTotal first"
+    del raw["proceeds"]["grandTotal"]
+    del raw["orderItems"][0]["proceeds"]
+    assert amounts.stated_total(parse_order(raw)) is None, "nothing stated: the caller sums"
+
+
 # --- fulfilledBy, channels (pure) ---------------------------------------------------------
 
 

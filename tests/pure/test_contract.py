@@ -30,6 +30,7 @@ def test_validator_catches_contract_breaks():
     assert contract.validate_response("feeds_2021-06-30", "getFeed", 200, b"{trunc")
 
 
+@pytest.mark.forbidden_requests
 def test_every_operation_and_error_matches_the_models(sandbox, sandbox_http):
     state = sandbox.state
     check(

@@ -130,6 +130,7 @@ def test_open_group_and_refund_on_a_hand_made_order():
     assert events.refund_order_ids == ["302-0000001-0000001"]
 
 
+@pytest.mark.forbidden_requests
 def test_bad_window_is_refused(sandbox):
     too_late = (sandbox.state.now() - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with make_client(sandbox) as client:
@@ -137,6 +138,7 @@ def test_bad_window_is_refused(sandbox):
             client.list_financial_event_groups(started_after=too_late)
 
 
+@pytest.mark.forbidden_requests
 def test_forged_next_token_is_refused(sandbox, sandbox_http):
     response = sandbox_http.get(GROUPS, params={"NextToken": "forged"})
     assert response.status_code == 400

@@ -412,3 +412,40 @@ def test_parse_datetime():
     for bad in ("2026-01-01", "soon", "2026-02-30T00:00:00Z"):
         with pytest.raises(ValueError):
             parse_datetime(bad)
+
+
+def _v0_priced(item_price, item_tax, shipping, shipping_tax, total):
+    raw = copy.deepcopy(_v0_order())
+    raw["OrderStatus"] = "Unshipped"
+    item = raw["OrderItems"][0]
+    for key in ("PromotionDiscount", "BuyerInfo"):
+        item.pop(key)
+    for key, amount in (
+        ("ItemPrice", item_price),
+        ("ItemTax", item_tax),
+        ("ShippingPrice", shipping),
+        ("ShippingTax", shipping_tax),
+    ):
+        item[key] = {"CurrencyCode": "EUR", "Amount": amount}
+    if total is None:
+        raw.pop("OrderTotal")
+    else:
+        raw["OrderTotal"] = {"CurrencyCode": "EUR", "Amount": total}
+    return raw
+
+
+@pytest.mark.parametrize(
+    "amounts,reading",
+    [
+        (("12.10", "2.10", "6.05", "1.05", "18.15"), True),  # OrderTotal = charges (EU VAT)
+        (("10.00", "0.80", "5.00", "0.40", "16.20"), False),  # OrderTotal = charges + tax (US)
+        (("10.00", "0.80", "5.00", "0.40", "17.00"), None),  # neither: the marketplace rule
+        (("10.00", "0.80", "5.00", "0.40", None), None),  # no OrderTotal: nothing to decide by
+        (("10.00", "0.00", "5.00", "0.00", "15.00"), None),  # no tax: both readings agree
+    ],
+)
+def test_v0_amounts_are_tax_included_or_not_by_arithmetic(amounts, reading):
+    """v0 has no total per item, only OrderTotal: the same decide-by-the-numbers rule as
+    v2026 proceeds, over the whole order."""
+    order = parse_order_v0(_v0_priced(*amounts))
+    assert [item.tax_included for item in order.items] == [reading]

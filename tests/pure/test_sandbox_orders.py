@@ -68,6 +68,7 @@ def test_pagination_is_stable_and_pinned(sandbox, sandbox_http):
     assert seen == {o["orderId"] for o in orders}
 
 
+@pytest.mark.forbidden_requests
 def test_page_tokens_answer_only_where_they_were_issued(sandbox, sandbox_http):
     """A page token is refused by another operation, for another order, by another server."""
     first = sandbox_http.get(SEARCH, params={"lastUpdatedAfter": EPOCH, "maxResultsPerPage": 1})
@@ -98,6 +99,7 @@ def test_page_tokens_answer_only_where_they_were_issued(sandbox, sandbox_http):
     assert other_server.status_code == 400 and error_code(other_server) == "InvalidInput"
 
 
+@pytest.mark.forbidden_requests
 def test_window_rules(sandbox, sandbox_http):
     now = sandbox.state.now()
     too_late = format_time(now - timedelta(seconds=60))

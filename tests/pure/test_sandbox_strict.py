@@ -20,6 +20,8 @@ V0 = "/orders/v0/orders"
 FEEDS = "/feeds/2021-06-30"
 EPOCH = "2020-01-01T00:00:00Z"
 SCHEMAS = Path(__file__).resolve().parents[2].parent / "shared" / "sp-api" / "schemas"
+# every test here sends requests Amazon's models forbid, on purpose
+pytestmark = pytest.mark.forbidden_requests
 needs_models = pytest.mark.skipif(
     not SCHEMAS.is_dir(), reason="Amazon's models (../shared/sp-api) are absent"
 )
@@ -286,3 +288,29 @@ def test_a_feed_of_ten_thousand_messages_is_processed(sandbox, sandbox_http):
     feed, report = _submit_feed(sandbox, sandbox_http, document)
     assert feed["processingStatus"] == "DONE"
     assert report["summary"]["messagesAccepted"] == 10_000
+
+
+def test_refusals_of_the_orders_state_are_not_contract_rejections(sandbox, sandbox_http):
+    """A package confirmed twice (after a lost answer, say) gets Amazon's 400, but the
+    request itself is one the model allows: not counted as a rejection."""
+    order_id = next(
+        i
+        for i, r in sandbox.state.orders.items()
+        if r["fulfilledBy"] == "MERCHANT" and sandbox.state.order_status(i) == "UNSHIPPED"
+    )
+    record = sandbox.state.orders[order_id]
+    body = {
+        "marketplaceId": record["marketplace"]["id"],
+        "packageDetail": {
+            "packageReferenceId": "1",
+            "carrierCode": "DHL",
+            "trackingNumber": "TRK1",
+            "shipDate": format_time(sandbox.state.now()),
+            "orderItems": [{"orderItemId": record["items"][0]["orderItemId"], "quantity": 1}],
+        },
+    }
+    path = f"{V0}/{order_id}/shipmentConfirmation"
+    assert sandbox_http.post(path, json=body).status_code == 204
+    before = rejected(sandbox_http)
+    refused(sandbox_http.post(path, json=body), "Duplicate packageReferenceId")
+    assert rejected(sandbox_http) == before

@@ -31,6 +31,7 @@ def first(sandbox, **wanted):
     raise AssertionError(f"no order with {wanted}")
 
 
+@pytest.mark.forbidden_requests
 def test_v0_pii_only_with_rdt_and_items_paging(sandbox, sandbox_http):
     mps = ",".join(sandbox.state.marketplaces)
     params = {
@@ -152,6 +153,7 @@ def confirm(http, order_id, marketplace_id, reference, lines, **extra):
     )
 
 
+@pytest.mark.forbidden_requests
 def test_confirm_shipment_partial_full_duplicate(sandbox, sandbox_http):
     state = sandbox.state
     order_id = add_merchant_order(state, "A1PA6795UKMFR9", ("A", "10.00", 3), ("B", "4.00", 1))
