@@ -132,7 +132,8 @@ def check_pdf(content):
 def feed_options(invoice):
     """The ``feedOptions`` of ``invoice`` (a :class:`VatInvoice`), checked as Amazon would.
 
-    :raise InvoiceError: a required value is missing or has characters Amazon refuses
+    :raise InvoiceError: an order/shipping id, the number or the type is missing, or a
+        value has characters Amazon refuses
     """
     if invoice.marketplace_id not in MARKETPLACES:
         raise InvoiceError(
@@ -152,11 +153,9 @@ def feed_options(invoice):
     options[OPTION_TYPE] = invoice.document_type
     options[OPTION_TOTAL] = format_amount(invoice.total_amount)
     options[OPTION_VAT] = format_amount(invoice.total_vat_amount)
-    if invoice.document_type == CREDIT_NOTE:
-        if not invoice.transaction_id:
-            raise InvoiceError("a credit note needs Amazon's refund transaction id")
-        options[OPTION_TRANSACTION] = check_value("transaction id", invoice.transaction_id)
-    elif invoice.transaction_id:
+    # Amazon requires it with a credit note; without it, the feed's report says so (the
+    # refund's id may come later: the seller then uploads the credit note again).
+    if invoice.transaction_id:
         options[OPTION_TRANSACTION] = check_value("transaction id", invoice.transaction_id)
     return options
 

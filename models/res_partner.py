@@ -65,7 +65,9 @@ class ResPartner(models.Model):
             vat = self._amazon_buyer_vat(order)
             if vat:
                 vals["vat"] = vat
-            partner = self.create(vals)
+            # Amazon checked the buyer's VAT number (Amazon Business): stored as given, even
+            # where a localization's base_vat would refuse its format or checksum.
+            partner = self.with_context(no_vat_validation=True).create(vals).with_env(self.env)
             if key:
                 ctx.pending_partners[key] = partner
         if not address or not (address.line1 or address.city or address.postal_code):
