@@ -220,7 +220,11 @@ class TestSpanishSimplifiedInvoices(InvoiceUploadCase):
             "es_pymes", company=cls.spain, install_demo=False
         )
         cls.spain_account = cls._create_account(
-            "Amazon España", company=cls.spain, user_id=False, upload_invoices=True
+            "Amazon España",
+            company=cls.spain,
+            seller_id="A1SELLERSPAIN",
+            user_id=False,
+            upload_invoices=True,
         )
         marketplaces = cls.account.active_marketplace_ids
         cls.spain_account.write(
