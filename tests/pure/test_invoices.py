@@ -254,3 +254,30 @@ def test_processing_report_parsing():
         invoices.parse_report(b"not xml", "3", "DONE")
     with pytest.raises(errors.SpApiResponseError):
         invoices.parse_report(b"<Other/>", "3", "DONE")
+
+
+def test_sandbox_refuses_a_duplicate_and_credit_beyond_the_order(server):
+    order_id = _order(server)
+    with make_client(server) as client:
+        api = invoices.InvoicesApi(client)
+        first = api.upload(_document(order_id))
+        again = api.upload(_document(order_id))
+        credits = [
+            api.upload(
+                _document(
+                    order_id,
+                    invoice_number=f"RINV/{n}",
+                    document_type=invoices.CREDIT_NOTE,
+                    total_amount=Decimal(total),
+                    total_vat_amount=Decimal(vat),
+                    transaction_id=f"refund-{n}",
+                )
+            )
+            for n, (total, vat) in enumerate([("10.00", "1.73"), ("5.74", "1.00")])
+        ]
+        results = [_result(client, server, sent.feed_id) for sent in (first, again, *credits)]
+    assert results[0].accepted
+    assert results[1].code == "DuplicateInvoice"
+    assert results[2].accepted, results[2].message
+    # 15.73 paid, 10.00 credited: 5.73 left, not 5.74
+    assert results[3].code == "TotalAmountMismatch" and "5.73" in results[3].message
