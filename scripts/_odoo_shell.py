@@ -9,7 +9,8 @@ and the command's own. Commands:
   per leftover (module state, ``amazon.*`` models, tables, columns, XML ids) and
   ``UNINSTALL OK`` or ``UNINSTALL FAILED``;
 * ``demo-setup``: the demo's account, connection check, order sync, FBM shipments,
-  pickings sync and one invoice uploaded to Amazon; prints ``DEMO STEP`` lines and one ``DEMO RESULT <json>`` line;
+  pickings sync and one invoice uploaded to Amazon; prints ``DEMO STEP`` lines and one
+  ``DEMO RESULT <json>`` line;
 * ``serve``: the campaigns' Odoo process (see :func:`serve`).
 """
 
