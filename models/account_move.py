@@ -182,16 +182,14 @@ class AccountMove(models.Model):
         """This document's PDF, Odoo's own invoice report (the attachment of a posted
         invoice once printed).
 
-        Inside Odoo's tests, Odoo renders reports as HTML unless wkhtmltopdf is usable:
-        then the HTML rendering is carried in a one-page PDF (as an attached file), so the
-        upload sends what Amazon takes, application/pdf.
+        Inside Odoo's tests, Odoo renders reports as HTML (wkhtmltopdf or not, the same on
+        every machine): the HTML rendering is then carried in a one-page PDF (as an attached
+        file), so the upload sends what Amazon takes, application/pdf.
 
         :raise UserError: wkhtmltopdf is missing (outside tests)"""
         self.ensure_one()
         Report = self.env["ir.actions.report"].sudo()
         testing = self.env["amazon.account"]._amazon_in_test_mode()
-        if testing and Report.get_wkhtmltopdf_state() == "ok":
-            Report = Report.with_context(force_report_rendering=True)
         content, kind = Report._render_qweb_pdf(INVOICE_REPORT, self.ids)
         if kind == "pdf":
             return content
