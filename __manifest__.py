@@ -17,6 +17,7 @@
         "data/amazon_stock_templates.xml",
         "data/amazon_accounting_data.xml",
         "data/picking_mail_templates.xml",
+        "data/invoice_mail_templates.xml",
         "views/amazon_marketplace_views.xml",
         "views/amazon_account_views.xml",
         "views/amazon_offer_views.xml",
@@ -31,6 +32,8 @@
         "views/amazon_payout_register_views.xml",
         "views/sale_report_views.xml",
         "views/amazon_menus.xml",
+        "views/amazon_account_invoicing_views.xml",
+        "views/account_move_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

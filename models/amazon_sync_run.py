@@ -22,6 +22,7 @@ SYNC_LOCK_KEYS = {
     "pickings": 0x414D5A02,
     "stock": 0x414D5A03,
     "settlements": 0x414D5A04,
+    "invoices": 0x414D5A49,
 }
 
 
@@ -104,6 +105,7 @@ class AmazonSyncRun(models.Model):
             ("pickings", "Pickings"),
             ("stock", "Stock"),
             ("settlements", "Settlements"),
+            ("invoices", "Invoices"),
         ],
         required=True,
         default="orders",
@@ -164,6 +166,12 @@ class AmazonSyncRun(models.Model):
         if kind == "stock":
             return _(
                 "%(created)s quantities sent, %(updated)s confirmed by Amazon, %(failed)s refused.",
+                **counts,
+            )
+        if kind == "invoices":
+            return _(
+                "%(created)s invoice(s) uploaded, %(updated)s accepted by Amazon, %(failed)s "
+                "refused, %(skipped)s answer lost.",
                 **counts,
             )
         if kind == "settlements":

@@ -65,12 +65,21 @@ class ResPartner(models.Model):
             vat = self._amazon_buyer_vat(order)
             if vat:
                 vals["vat"] = vat
-            partner = self.create(vals)
+            partner = self._amazon_unchecked_vat().create(vals).with_env(self.env)
             if key:
                 ctx.pending_partners[key] = partner
         if not address or not (address.line1 or address.city or address.postal_code):
             return partner, partner
-        return partner, partner._amazon_get_delivery_address(account, address, ctx)
+        delivery = partner._amazon_unchecked_vat()._amazon_get_delivery_address(
+            account, address, ctx
+        )
+        return partner, delivery.with_env(self.env)
+
+    def _amazon_unchecked_vat(self):
+        """Amazon checked the buyer's VAT number (Amazon Business): it is stored as given on
+        the buyer and on its delivery addresses (which copy it), even where a localization's
+        base_vat would refuse its format or checksum."""
+        return self.with_context(no_vat_validation=True)
 
     @api.model
     def _amazon_address_vals(self, address, ctx):

@@ -8,8 +8,9 @@ and the command's own. Commands:
 * ``uninstall-check``: uninstalls the addon, then prints one ``UNINSTALL PROBLEM: ...`` line
   per leftover (module state, ``amazon.*`` models, tables, columns, XML ids) and
   ``UNINSTALL OK`` or ``UNINSTALL FAILED``;
-* ``demo-setup``: the demo's account, connection check, order sync, FBM shipments and
-  pickings sync; prints ``DEMO STEP`` lines and one ``DEMO RESULT <json>`` line;
+* ``demo-setup``: the demo's account, connection check, order sync, FBM shipments,
+  pickings sync and one invoice uploaded to Amazon; prints ``DEMO STEP`` lines and one
+  ``DEMO RESULT <json>`` line;
 * ``serve``: the campaigns' Odoo process (see :func:`serve`).
 """
 
@@ -20,6 +21,7 @@ import signal
 import sys
 import time
 import traceback
+import urllib.request
 from collections import Counter
 from contextlib import contextmanager
 from datetime import timedelta
@@ -148,6 +150,11 @@ def demo_setup(opts):
         result["pickings"] = dict(Counter(p.amazon_sync_status or "none" for p in pickings))
         step("shipments", started)
 
+        started = time.monotonic()
+        result["invoice_upload"] = _demo_invoice_upload(env, account, pickings, opts)
+        cr.commit()
+        step("invoice upload", started)
+
         orders.invalidate_recordset()
         per_status = Counter((o.amazon_status or "?", o.amazon_channel or "?") for o in orders)
         result["orders"] = [[s, c, n] for (s, c), n in sorted(per_status.items())]
@@ -171,6 +178,39 @@ def demo_setup(opts):
         ]
         result["account_id"] = account.id
     print("DEMO RESULT " + json.dumps(result), flush=True)
+
+
+def _demo_invoice_upload(env, account, pickings, opts):
+    """Turn the account's invoice upload on, invoice one shipped order of an EU
+    marketplace, upload it, move the sandbox's clock past Amazon's processing and read its
+    verdict; return what the invoice shows (empty when no order qualifies)."""
+    account.upload_invoices = True
+    orders = pickings.filtered(lambda p: p.amazon_sync_status == "done").sale_id.filtered(
+        lambda o: (
+            o.amazon_marketplace_id.code in ("ES", "DE", "FR", "IT", "UK")
+            and o.invoice_status == "to invoice"
+        )
+    )
+    if not orders:
+        return {}
+    invoice = orders[0]._create_invoices()
+    invoice.action_post()
+    account._upload_invoices(trigger="manual")
+    request = urllib.request.Request(
+        opts["sandbox_url"] + "/_sandbox/advance",
+        data=json.dumps({"seconds": 600}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+    account._upload_invoices(trigger="manual")
+    return {
+        "invoice": invoice.name,
+        "order": orders[0].amazon_order_ref,
+        "marketplace": orders[0].amazon_marketplace_id.code,
+        "state": invoice.amazon_upload_state,
+        "error": invoice.amazon_upload_error or "",
+    }
 
 
 def _demo_ship(env, orders, count, notes):

@@ -95,6 +95,8 @@ USAGE_PLANS = {
     "getFeedDocument": (0.0222, 10),
     "listFinancialEventGroups": (0.5, 30),
     "listFinancialEventsByGroupId": (0.5, 30),
+    # not an operation: Amazon's pace of UPLOAD_VAT_INVOICE feeds, one every three seconds
+    "UPLOAD_VAT_INVOICE": (1 / 3, 1),
 }
 
 # v2026 status -> v0 spelling

@@ -56,6 +56,7 @@ class SellerState:
             self._reset_finances(start)
             self.documents = {}
             self.feeds = {}
+            self.invoices = []  # UPLOAD_VAT_INVOICE documents accepted (see invoices.py)
             self.listings = {}
             for entry in self.scenario.listings:
                 self.listings[entry["sku"]] = {

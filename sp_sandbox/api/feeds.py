@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from werkzeug.wrappers import Response
 
+from .. import invoices
 from ..feeds import process_feed
 from ..values import format_time
 from .common import ApiError, Operation, invalid, known_marketplaces, listed
@@ -110,12 +111,18 @@ def create_feed(app, request, elements):
     known_marketplaces(state, body["marketplaceIds"])
     if body["inputFeedDocumentId"] not in state.documents:
         raise invalid("Invalid inputFeedDocumentId.")
+    options = body.get("feedOptions")
+    if options is not None and not isinstance(options, dict):
+        raise invalid("feedOptions must be an object of strings.")
+    if body["feedType"] == invoices.FEED_TYPE and not app.rate_limiter.allow(invoices.PLAN):
+        raise ApiError(429, "QuotaExceeded", "One invoice upload every three seconds.")
     feed_id = state.new_id(11)
     state.feeds[feed_id] = {
         "feedId": feed_id,
         "feedType": body["feedType"],
         "marketplaceIds": list(body["marketplaceIds"]),
         "input": body["inputFeedDocumentId"],
+        "feedOptions": dict(options or {}),
         "created": state.now(),
         "processingStatus": "IN_QUEUE",
         "result": None,
@@ -126,15 +133,19 @@ def create_feed(app, request, elements):
 def _process(app, feed):
     state = app.state
     document = state.documents.get(feed["input"], {})
-    report, fatal = process_feed(feed, document, state, app.rules.root)
-    raw = json.dumps(report, ensure_ascii=False).encode()
+    if feed["feedType"] == invoices.FEED_TYPE:
+        raw, fatal = invoices.process(feed, document, state)
+        report, content_type = raw.decode(), "text/xml; charset=UTF-8"
+    else:
+        report, fatal = process_feed(feed, document, state, app.rules.root)
+        raw, content_type = json.dumps(report, ensure_ascii=False).encode(), "application/json"
     compression = None
     if app.gzip_reports:
         raw, compression = gzip.compress(raw), "GZIP"
     queued = state.FEED_QUEUE_SECONDS + state.FEED_PROCESS_SECONDS
     feed["ended"] = feed["created"] + timedelta(seconds=queued / state.speed)
     feed["processingStatus"] = "FATAL" if fatal else "DONE"
-    feed["result"] = _new_document(state, "application/json", raw, compression)
+    feed["result"] = _new_document(state, content_type, raw, compression)
     feed["report"] = report
 
 
