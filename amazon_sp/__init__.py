@@ -7,6 +7,8 @@ Public interface used by the Odoo models::
 
     client.orders_api(version)  # orders.OrdersV2026 / orders.OrdersV0: same calls, typed
     client.feeds  # feeds.FeedsApi: submit, get (FeedStatus), get_report (FeedReport)
+    client.inventory  # inventory.InventoryApi: summaries, by_sku (InventorySummary)
+    client.reports  # reports.ReportsApi: create, wait, download, customer_returns
 """
 
 from . import (
@@ -15,9 +17,11 @@ from . import (
     errors,
     feeds,
     finances,
+    inventory,
     listings,
     orders,
     ratelimit,
+    reports,
     shipments,
     types,
     window,
@@ -48,11 +52,13 @@ __all__ = [
     "errors",
     "feeds",
     "finances",
+    "inventory",
     "listings",
     "orders",
     "parse_order",
     "parse_order_v0",
     "ratelimit",
+    "reports",
     "shipments",
     "types",
     "window",
