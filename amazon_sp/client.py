@@ -6,7 +6,8 @@ with exponential backoff and full jitter, re-authentication on an expired token,
 Restricted Data Tokens for v0 PII, and typed results/errors. The Orders API lives in
 :mod:`.orders` (``client.orders_api(version)``), the Feeds API in :mod:`.feeds`
 (``client.feeds``), FBA inventory in :mod:`.inventory` (``client.inventory``), reports
-in :mod:`.reports` (``client.reports``); the client's older per-operation methods remain, built on them.
+in :mod:`.reports` (``client.reports``); the client's older per-operation methods
+remain, built on them.
 
 One SpApiClient is meant for one thread at a time (the library's API objects keep
 per-request state); rate-limit buckets and access tokens are shared process-wide.
