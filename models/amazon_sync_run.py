@@ -22,6 +22,8 @@ SYNC_LOCK_KEYS = {
     "pickings": 0x414D5A02,
     "stock": 0x414D5A03,
     "settlements": 0x414D5A04,
+    "inventory": 0x414D5A05,
+    "returns": 0x414D5A06,
 }
 
 
@@ -104,6 +106,8 @@ class AmazonSyncRun(models.Model):
             ("pickings", "Pickings"),
             ("stock", "Stock"),
             ("settlements", "Settlements"),
+            ("inventory", "FBA Inventory"),
+            ("returns", "FBA Returns"),
         ],
         required=True,
         default="orders",
@@ -164,6 +168,18 @@ class AmazonSyncRun(models.Model):
         if kind == "stock":
             return _(
                 "%(created)s quantities sent, %(updated)s confirmed by Amazon, %(failed)s refused.",
+                **counts,
+            )
+        if kind == "inventory":
+            return _(
+                "%(created)s difference(s) to adjust, %(updated)s adjusted, %(skipped)s "
+                "matching, %(failed)s needing attention.",
+                **counts,
+            )
+        if kind == "returns":
+            return _(
+                "%(created)s return(s) back in stock, %(skipped)s already known or not ready, "
+                "%(failed)s to check (unknown orders...).",
                 **counts,
             )
         if kind == "settlements":
