@@ -79,6 +79,7 @@ class ClientConfig:
 class ClientStats:
     calls: int = 0  # SP-API HTTP requests sent (retries included)
     throttled: int = 0  # 429 answers received
+    throttled_by_operation: dict = field(default_factory=lambda: defaultdict(int))
     retries: int = 0
     by_operation: dict = field(default_factory=lambda: defaultdict(int))
     token_requests: int = 0  # LWA access-token requests
@@ -234,6 +235,7 @@ class SpApiClient:
                     raise
                 if isinstance(exc, errors.SpApiThrottledError):
                     self.stats.throttled += 1
+                    self.stats.throttled_by_operation[operation] += 1
                     bucket.drain()
                 retryable = isinstance(
                     exc,

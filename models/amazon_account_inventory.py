@@ -70,13 +70,17 @@ class AmazonAccount(models.Model):
             limit=1,
         ).fba_unfulfillable_location_id
         if not location:
-            location = self.env["stock.location"].sudo().create(
-                {
-                    "name": _("Amazon Unfulfillable"),
-                    "usage": "internal",
-                    "location_id": account.location_id.location_id.id,
-                    "company_id": account.company_id.id,
-                }
+            location = (
+                self.env["stock.location"]
+                .sudo()
+                .create(
+                    {
+                        "name": _("Amazon Unfulfillable"),
+                        "usage": "internal",
+                        "location_id": account.location_id.location_id.id,
+                        "company_id": account.company_id.id,
+                    }
+                )
             )
         account.fba_unfulfillable_location_id = location
         return location

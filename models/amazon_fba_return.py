@@ -129,10 +129,12 @@ class AmazonFbaReturn(models.Model):
         product = line.product_id
         vals["product_id"] = product.id
         moves = line.move_ids.filtered(
-            lambda m: m.state == "done"
-            and m.location_id == account.location_id
-            and m.location_dest_id.usage == "customer"
-            and m.product_id == product
+            lambda m: (
+                m.state == "done"
+                and m.location_id == account.location_id
+                and m.location_dest_id.usage == "customer"
+                and m.product_id == product
+            )
         )
         if not moves:
             vals.update(

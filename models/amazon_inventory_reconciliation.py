@@ -38,9 +38,7 @@ class AmazonInventoryReconciliation(models.Model):
         "amazon.inventory.reconciliation.line", "reconciliation_id", readonly=True
     )
     adjust_count = fields.Integer(string="To Adjust", compute="_compute_counts", store=True)
-    attention_count = fields.Integer(
-        string="Need Attention", compute="_compute_counts", store=True
-    )
+    attention_count = fields.Integer(string="Need Attention", compute="_compute_counts", store=True)
     move_ids = fields.Many2many("stock.move", string="Adjustment Moves", readonly=True)
 
     @api.depends("line_ids.state")
