@@ -77,26 +77,19 @@ class AmazonInventoryReconciliation(models.Model):
         )
         quants = Quant.browse()
         for line in lines:
-            quant = Quant.search(
-                [
-                    ("product_id", "=", line.product_id.id),
-                    ("location_id", "=", self.location_id.id),
-                    ("lot_id", "=", line.lot_id.id),
-                    ("package_id", "=", False),
-                    ("owner_id", "=", False),
-                ],
-                limit=1,
+            current = sum(
+                Quant._gather(line.product_id, self.location_id, lot_id=line.lot_id, strict=True)
+                .filtered(lambda q: not q.package_id and not q.owner_id)
+                .mapped("quantity")
             )
-            if not quant:
-                quant = Quant.create(
-                    {
-                        "product_id": line.product_id.id,
-                        "location_id": self.location_id.id,
-                        "lot_id": line.lot_id.id,
-                    }
-                )
-            quant.inventory_quantity = quant.quantity + line.difference
-            quants |= quant
+            quants |= Quant.create(
+                {
+                    "product_id": line.product_id.id,
+                    "location_id": self.location_id.id,
+                    "lot_id": line.lot_id.id,
+                    "inventory_quantity": current + line.difference,
+                }
+            )
         if quants:
             quants._apply_inventory()
         moves = self.env["stock.move"].search(
