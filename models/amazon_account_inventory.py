@@ -35,13 +35,17 @@ class AmazonAccount(models.Model):
         copy=False,
         help="The FBA customer returns Amazon reported up to this time are in Odoo.",
     )
-    returns_report_id = fields.Char(copy=False, readonly=True)
-    returns_report_start = fields.Datetime(copy=False, readonly=True)
-    returns_report_end = fields.Datetime(copy=False, readonly=True)
-    reconciliation_ids = fields.One2many("amazon.inventory.reconciliation", "account_id")
-    reconciliation_count = fields.Integer(compute="_compute_fba_counts")
-    fba_return_ids = fields.One2many("amazon.fba.return", "account_id")
-    fba_return_count = fields.Integer(compute="_compute_fba_counts")
+    returns_report_id = fields.Char(string="Pending Returns Report", copy=False, readonly=True)
+    returns_report_start = fields.Datetime(string="Returns Report From", copy=False, readonly=True)
+    returns_report_end = fields.Datetime(string="Returns Report To", copy=False, readonly=True)
+    reconciliation_ids = fields.One2many(
+        "amazon.inventory.reconciliation", "account_id", string="FBA Reconciliations"
+    )
+    reconciliation_count = fields.Integer(
+        string="FBA Reconciliation Count", compute="_compute_fba_counts"
+    )
+    fba_return_ids = fields.One2many("amazon.fba.return", "account_id", string="FBA Returns")
+    fba_return_count = fields.Integer(string="FBA Return Count", compute="_compute_fba_counts")
 
     def _compute_fba_counts(self):
         for model, fname in (
@@ -129,16 +133,14 @@ class AmazonAccount(models.Model):
         Line = self.env["amazon.inventory.reconciliation.line"]
         now = fields.Datetime.now()
         record = Reconciliation.create(
-            {
-                "account_id": self.id,
-                "location_id": self.location_id.id,
-                "date": now,
-                "name": _(
-                    "Amazon FBA reconciliation %(account)s %(date)s",
-                    account=self.name,
-                    date=fields.Datetime.to_string(now),
-                ),
-            }
+            {"account_id": self.id, "location_id": self.location_id.id, "date": now}
+        )
+        # The reference of the adjustment moves: unique, and telling where they come from.
+        record.name = _(
+            "Amazon FBA reconciliation %(number)s (%(account)s, %(date)s)",
+            number=record.id,
+            account=self.name,
+            date=fields.Datetime.to_string(now),
         )
         vals_list = Line._amazon_lines(self, summaries, marketplaces)
         for start in range(0, len(vals_list), BATCH_SIZE):

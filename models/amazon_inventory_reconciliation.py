@@ -35,7 +35,7 @@ class AmazonInventoryReconciliation(models.Model):
         default="draft",
     )
     line_ids = fields.One2many(
-        "amazon.inventory.reconciliation.line", "reconciliation_id", readonly=True
+        "amazon.inventory.reconciliation.line", "reconciliation_id", string="Lines", readonly=True
     )
     adjust_count = fields.Integer(string="To Adjust", compute="_compute_counts", store=True)
     attention_count = fields.Integer(string="Need Attention", compute="_compute_counts", store=True)
@@ -159,7 +159,9 @@ class AmazonInventoryReconciliationLine(models.Model):
         help="Units to add to (or, negative, remove from) the Amazon location.",
     )
     state = fields.Selection(STATES, required=True, readonly=True, default="match")
-    state_sequence = fields.Integer(compute="_compute_state_sequence", store=True)
+    state_sequence = fields.Integer(
+        string="Status Order", compute="_compute_state_sequence", store=True
+    )
     explanation = fields.Text(readonly=True)
 
     @api.depends("state")

@@ -159,6 +159,20 @@ class TestFbaInventory(AmazonTestCommon):
         outcome = cls.account._sync_orders()
         assert not outcome.errors, outcome.errors
 
+    def setUp(self):
+        super().setUp()
+        # The database is rolled back after each test; Amazon's side is put back too.
+        state = self.sandbox.state
+        fba, orders = copy.deepcopy(state.fba), set(state.orders)
+
+        def restore():
+            with state.lock:
+                state.fba = fba
+                for order_id in set(state.orders) - orders:
+                    del state._records[order_id]
+
+        self.addCleanup(restore)
+
     # --- helpers ----------------------------------------------------------------------------
     def on_hand(self, product, location=None):
         return product.with_context(location=(location or self.location).id).qty_available
@@ -308,14 +322,20 @@ class TestFbaInventory(AmazonTestCommon):
         self.sandbox.state.add_inventory_event(
             {"sku": "HONEY-LOT", "kind": "damage", "quantity": 3}
         )
+        # Amazon counts fewer units since the last order sync: an order may be missing.
+        record = self.reconcile()
+        honey = record.line_ids.filtered(lambda ln: ln.sku == "HONEY-LOT")
+        self.assertEqual(honey.state, "wait")
+        self.assertIn("Synchronize the orders", honey.explanation)
+        self.sandbox.state.advance(600)
+        self.assertFalse(self.account._sync_orders().errors)
         record = self.reconcile()
         honey = record.line_ids.filtered(lambda ln: ln.sku == "HONEY-LOT")
         self.assertEqual(honey.state, "manual")
         self.assertEqual(honey.difference, -3)
         self.assertIn("Physical Inventory", honey.explanation)
-        before = self.on_hand(self.honey)
-        record.action_apply()
-        self.assertEqual(self.on_hand(self.honey), before)
+        self.assertEqual(record.state, "nothing")  # nothing Odoo may apply by itself
+        self.assertFalse(honey.lot_id)
 
     def test_auto_apply_option_and_unshipped_orders_are_not_a_difference(self):
         self.account._sync_returns()
