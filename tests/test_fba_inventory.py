@@ -7,6 +7,7 @@ import copy
 from datetime import timedelta
 
 from odoo import Command
+from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools import float_compare
 
@@ -304,7 +305,12 @@ class TestFbaInventory(AmazonTestCommon):
         self.assertEqual(honey.difference, 2)
         self.assertEqual(honey.lot_id, self.honey_lot)
         before = self.on_hand(self.honey)
-        record.action_apply()
+        # An inventory adjustment is an inventory administrator's decision.
+        stock_user = self._create_user("amazon_stock_user", "stock.group_stock_user")
+        with self.assertRaises(UserError):
+            record.with_user(stock_user).action_apply()
+        stock_manager = self._create_user("amazon_stock_manager", "stock.group_stock_manager")
+        record.with_user(stock_manager).action_apply()
         self.assertEqual(self.on_hand(self.honey), before + 2)
         quant = self.env["stock.quant"].search(
             [("product_id", "=", self.honey.id), ("location_id", "=", self.location.id)]
