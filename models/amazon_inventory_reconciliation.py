@@ -104,13 +104,17 @@ class AmazonInventoryReconciliation(models.Model):
         )
         lines.write({"state": "applied"})
         self.write({"state": "applied", "move_ids": [fields.Command.set(moves.ids)]})
-        returns = self.env["amazon.fba.return"].sudo().search(
-            [
-                ("account_id", "=", self.account_id.id),
-                ("state", "=", "unknown_order"),
-                ("reconciliation_id", "=", False),
-                ("sku", "in", lines.mapped("sku")),
-            ]
+        returns = (
+            self.env["amazon.fba.return"]
+            .sudo()
+            .search(
+                [
+                    ("account_id", "=", self.account_id.id),
+                    ("state", "=", "unknown_order"),
+                    ("reconciliation_id", "=", False),
+                    ("sku", "in", lines.mapped("sku")),
+                ]
+            )
         )
         returns.reconciliation_id = self
 
