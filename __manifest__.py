@@ -34,6 +34,7 @@
         "views/amazon_menus.xml",
         "views/amazon_account_invoicing_views.xml",
         "views/account_move_views.xml",
+        "views/amazon_inventory_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

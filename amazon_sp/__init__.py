@@ -7,6 +7,8 @@ Public interface used by the Odoo models::
 
     client.orders_api(version)  # orders.OrdersV2026 / orders.OrdersV0: same calls, typed
     client.feeds  # feeds.FeedsApi: submit, get (FeedStatus), get_report (FeedReport)
+    client.inventory  # inventory.InventoryApi: summaries, by_sku (InventorySummary)
+    client.reports  # reports.ReportsApi: create, wait, download, customer_returns
 """
 
 from . import (
@@ -16,9 +18,11 @@ from . import (
     feeds,
     finances,
     invoices,
+    inventory,
     listings,
     orders,
     ratelimit,
+    reports,
     shipments,
     types,
     window,
@@ -50,11 +54,13 @@ __all__ = [
     "feeds",
     "finances",
     "invoices",
+    "inventory",
     "listings",
     "orders",
     "parse_order",
     "parse_order_v0",
     "ratelimit",
+    "reports",
     "shipments",
     "types",
     "window",

@@ -5,7 +5,9 @@ All HTTP goes through python-amazon-sp-api's API classes (adapted in
 with exponential backoff and full jitter, re-authentication on an expired token,
 Restricted Data Tokens for v0 PII, and typed results/errors. The Orders API lives in
 :mod:`.orders` (``client.orders_api(version)``), the Feeds API in :mod:`.feeds`
-(``client.feeds``); the client's older per-operation methods remain, built on them.
+(``client.feeds``), FBA inventory in :mod:`.inventory` (``client.inventory``), reports
+in :mod:`.reports` (``client.reports``); the client's older per-operation methods
+remain, built on them.
 
 One SpApiClient is meant for one thread at a time (the library's API objects keep
 per-request state); rate-limit buckets and access tokens are shared process-wide.
@@ -24,8 +26,10 @@ from datetime import timedelta
 import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.finances.finances_v0 import FinancesV0
+from sp_api.api.inventories.inventories import Inventories
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.api.orders.orders_v0 import OrdersV0
+from sp_api.api.reports.reports import Reports
 from sp_api.api.sellers.sellers import Sellers
 from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
@@ -33,9 +37,11 @@ from sp_api.base._transport_httpx import HttpxTransport
 from . import const, errors, finances, orders, ratelimit, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
+from .inventory import InventoryApi
 from .orders import V0_PII_ELEMENTS, Page  # noqa: F401 - re-exported
 from .parsing import format_datetime
 from .redact import install_log_filter, register_secret
+from .reports import ReportsApi
 
 _logger = logging.getLogger(__name__)
 
@@ -73,6 +79,7 @@ class ClientConfig:
 class ClientStats:
     calls: int = 0  # SP-API HTTP requests sent (retries included)
     throttled: int = 0  # 429 answers received
+    throttled_by_operation: dict = field(default_factory=lambda: defaultdict(int))
     retries: int = 0
     by_operation: dict = field(default_factory=lambda: defaultdict(int))
     token_requests: int = 0  # LWA access-token requests
@@ -146,6 +153,8 @@ class SpApiClient:
         self._tokens = make_api(Tokens, **common)
         self._feeds = make_api(FeedsV20210630, **common)
         self._finances = make_api(FinancesV0, **common)
+        self._inventories = make_api(Inventories, **common)
+        self._reports = make_api(Reports, **common)
         self._apis = (
             self._orders,
             self._orders_v0,
@@ -153,8 +162,12 @@ class SpApiClient:
             self._tokens,
             self._feeds,
             self._finances,
+            self._inventories,
+            self._reports,
         )
         self._feeds_api = None
+        self._inventory_api = None
+        self._reports_api = None
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------
@@ -222,6 +235,7 @@ class SpApiClient:
                     raise
                 if isinstance(exc, errors.SpApiThrottledError):
                     self.stats.throttled += 1
+                    self.stats.throttled_by_operation[operation] += 1
                     bucket.drain()
                 retryable = isinstance(
                     exc,
@@ -415,6 +429,22 @@ class SpApiClient:
         if self._feeds_api is None:
             self._feeds_api = FeedsApi(self)
         return self._feeds_api
+
+    # --- FBA inventory, Reports (see inventory.py, reports.py) -----------------------------
+
+    @property
+    def inventory(self):
+        """The FBA Inventory API, typed: :class:`.inventory.InventoryApi`."""
+        if self._inventory_api is None:
+            self._inventory_api = InventoryApi(self)
+        return self._inventory_api
+
+    @property
+    def reports(self):
+        """The Reports API, typed: :class:`.reports.ReportsApi`."""
+        if self._reports_api is None:
+            self._reports_api = ReportsApi(self)
+        return self._reports_api
 
     def create_feed_document(self, content_type):
         return self.feeds.create_document(content_type)

@@ -39,6 +39,12 @@ OPERATION_LIMITS = {
     "getFeed": (2.0, 15),
     "createFeedDocument": (0.5, 15),
     "getFeedDocument": (0.0222, 10),
+    # FBA Inventory v1
+    "getInventorySummaries": (2.0, 2),
+    # Reports 2021-06-30
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
     # Tokens, Sellers
     "createRestrictedDataToken": (1.0, 10),
     "getMarketplaceParticipations": (0.016, 15),

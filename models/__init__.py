@@ -21,3 +21,6 @@ from . import sale_report
 from . import amazon_feed
 from . import stock_move
 from . import stock_picking
+from . import amazon_fba_return
+from . import amazon_inventory_reconciliation
+from . import amazon_account_inventory

@@ -23,6 +23,8 @@ SYNC_LOCK_KEYS = {
     "stock": 0x414D5A03,
     "settlements": 0x414D5A04,
     "invoices": 0x414D5A49,
+    "inventory": 0x414D5A05,
+    "returns": 0x414D5A06,
 }
 
 
@@ -106,6 +108,8 @@ class AmazonSyncRun(models.Model):
             ("stock", "Stock"),
             ("settlements", "Settlements"),
             ("invoices", "Invoices"),
+            ("inventory", "FBA Inventory"),
+            ("returns", "FBA Returns"),
         ],
         required=True,
         default="orders",
@@ -172,6 +176,18 @@ class AmazonSyncRun(models.Model):
             return _(
                 "%(created)s invoice(s) uploaded, %(updated)s accepted by Amazon, %(failed)s "
                 "refused, %(skipped)s answer lost.",
+                **counts,
+            )
+        if kind == "inventory":
+            return _(
+                "%(created)s difference(s) to adjust, %(updated)s adjusted, %(skipped)s "
+                "matching, %(failed)s needing attention.",
+                **counts,
+            )
+        if kind == "returns":
+            return _(
+                "%(created)s return(s) back in stock, %(skipped)s already known or not ready, "
+                "%(failed)s to check (unknown orders...).",
                 **counts,
             )
         if kind == "settlements":

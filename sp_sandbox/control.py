@@ -4,7 +4,7 @@ Each action takes (app, request, body, args) and returns (status, JSON payload);
 the state lock. A ``KeyError``/``ValueError``/``TypeError`` answers 400 ``{"error": ...}``.
 """
 
-from . import data, render
+from . import control_fba, data, render
 from .api.common import ApiError, json_response, order_view
 from .values import format_time, parse_time
 
@@ -28,6 +28,7 @@ RULES = [
     ("/_sandbox/rate-limits/reset", ["POST"], "reset_rate_limits"),
     ("/_sandbox/conventions", ["GET", "POST"], "conventions"),
     ("/_sandbox/stats", ["GET"], "stats"),
+    *control_fba.RULES,
 ]
 
 
@@ -144,6 +145,7 @@ ACTIONS = {
     "reset": _reset,
     "reset_rate_limits": _reset_rate_limits,
     "faults": _faults,
+    **control_fba.ACTIONS,
 }
 
 

@@ -97,6 +97,10 @@ USAGE_PLANS = {
     "listFinancialEventsByGroupId": (0.5, 30),
     # not an operation: Amazon's pace of UPLOAD_VAT_INVOICE feeds, one every three seconds
     "UPLOAD_VAT_INVOICE": (1 / 3, 1),
+    "getInventorySummaries": (2.0, 2),
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
 }
 
 # v2026 status -> v0 spelling

@@ -11,7 +11,7 @@ import random
 from datetime import datetime
 from decimal import Decimal
 
-from . import data
+from . import data, fba
 from .generator import generate
 from .values import UTC, format_time, money, parse_time, tax_of
 
@@ -28,6 +28,7 @@ class Scenario:
         listings=None,
         finances=None,
         conventions=None,
+        fba=None,
     ):
         self.seller = dict(seller or {})
         self.seller.setdefault("sellerId", "A2SANDBOX0SELLER")
@@ -41,6 +42,8 @@ class Scenario:
         self.finances = copy.deepcopy(finances or {})
         # initial convention switches (conventions.py), e.g. {"proceeds": "itemized"}
         self.conventions = dict(conventions or {})
+        # the FBA inventory, its customer returns and events (fba.py)
+        self.fba = copy.deepcopy(fba or {})
 
     # --- construction -----------------------------------------------------
     @classmethod
@@ -54,6 +57,7 @@ class Scenario:
             listings=payload.get("listings"),
             finances=payload.get("finances"),
             conventions=payload.get("conventions"),
+            fba=payload.get("fba"),
         )
 
     @classmethod
@@ -74,6 +78,8 @@ class Scenario:
             result["start"] = format_time(self.start)
         if self.conventions:
             result["conventions"] = dict(self.conventions)
+        if self.fba:
+            result["fba"] = copy.deepcopy(self.fba)
         return result
 
     def save(self, path):
@@ -125,6 +131,8 @@ class Scenario:
             rng=random.Random(seed),
         )
         payload["start"] = start
+        # own random stream: the orders are the same with or without it
+        payload["fba"] = fba.generate(payload["orders"], start, random.Random(seed + 27))
         _unusual(payload["orders"], random.Random(seed + 15), non_amazon, extra_proceeds)
         return cls.from_dict(payload)
 

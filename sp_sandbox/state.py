@@ -14,7 +14,7 @@ import types
 from collections import Counter
 from datetime import datetime, timedelta
 
-from . import data, finances
+from . import data, fba, finances
 from .conventions import Conventions
 from .scenario import normalize_order
 from .timeline import derive_status, view_at
@@ -57,6 +57,8 @@ class SellerState:
             self.documents = {}
             self.feeds = {}
             self.invoices = []  # UPLOAD_VAT_INVOICE documents accepted (see invoices.py)
+            self.reports = {}
+            self.fba = fba.normalize(self.scenario.fba)
             self.listings = {}
             for entry in self.scenario.listings:
                 self.listings[entry["sku"]] = {
@@ -292,6 +294,25 @@ class SellerState:
         if now >= feed["created"] + queued:
             return "IN_PROGRESS"
         return "IN_QUEUE"
+
+    # --- FBA inventory (see fba.py) -------------------------------------------
+    def add_return(self, raw):
+        """A customer return (scenario format; ``time`` defaults to now)."""
+        with self.lock:
+            entry = fba.normalize_return(raw, self.now())
+            self.fba["returns"].append(entry)
+            return entry
+
+    def add_inventory_event(self, raw):
+        """An FBA event Amazon does not explain: damage, found or lost (``time``: now)."""
+        with self.lock:
+            entry = fba.normalize_event(raw, self.now())
+            self.fba["events"].append(entry)
+            return entry
+
+    def fba_inventory(self, when=None):
+        with self.lock:
+            return fba.inventory(self, when)
 
     # --- finances (see finances.py) ------------------------------------------
     def _reset_finances(self, start):

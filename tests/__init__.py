@@ -11,3 +11,4 @@ from . import test_i18n
 from . import test_sync_history
 from . import test_security
 from . import test_invoice_upload
+from . import test_fba_inventory
