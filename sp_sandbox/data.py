@@ -95,6 +95,8 @@ USAGE_PLANS = {
     "getFeedDocument": (0.0222, 10),
     "listFinancialEventGroups": (0.5, 30),
     "listFinancialEventsByGroupId": (0.5, 30),
+    "listFinancialEventsByOrderId": (0.5, 30),
+    "listFinancialEvents": (0.5, 30),
 }
 
 # v2026 status -> v0 spelling
