@@ -20,3 +20,5 @@ from . import sale_report
 from . import amazon_feed
 from . import stock_move
 from . import stock_picking
+from . import amazon_refund
+from . import amazon_account_refunds

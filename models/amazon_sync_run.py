@@ -22,6 +22,7 @@ SYNC_LOCK_KEYS = {
     "pickings": 0x414D5A02,
     "stock": 0x414D5A03,
     "settlements": 0x414D5A04,
+    "refunds": 0x414D5A17,
 }
 
 
@@ -104,6 +105,7 @@ class AmazonSyncRun(models.Model):
             ("pickings", "Pickings"),
             ("stock", "Stock"),
             ("settlements", "Settlements"),
+            ("refunds", "Refunds"),
         ],
         required=True,
         default="orders",
@@ -168,6 +170,12 @@ class AmazonSyncRun(models.Model):
             )
         if kind == "settlements":
             return _("%(created)s settlement(s) imported.", **counts)
+        if kind == "refunds":
+            return _(
+                "%(created)s credit note(s) created, %(skipped)s refund(s) waiting for their "
+                "order or invoice, %(failed)s failed.",
+                **counts,
+            )
         return _(
             "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s "
             "failed, %(skipped)s not ready.",
