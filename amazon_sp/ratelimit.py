@@ -39,11 +39,6 @@ OPERATION_LIMITS = {
     "getFeed": (2.0, 15),
     "createFeedDocument": (0.5, 15),
     "getFeedDocument": (0.0222, 10),
-    # Finances v0
-    "listFinancialEventGroups": (0.5, 30),
-    "listFinancialEventsByGroupId": (0.5, 30),
-    "listFinancialEventsByOrderId": (0.5, 30),
-    "listFinancialEvents": (0.5, 30),
     # Tokens, Sellers
     "createRestrictedDataToken": (1.0, 10),
     "getMarketplaceParticipations": (0.016, 15),
