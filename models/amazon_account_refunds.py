@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
+from .amazon_refund import RETRIED
+
 REFUND_BATCH = 50
 # Amazon may post a refund up to 48 hours after it happened: each run reads again from
 # that long before the end of the previous one (refunds already recorded are skipped).
@@ -89,11 +91,11 @@ class AmazonAccount(models.Model):
                     )
                     account._amazon_commit()
                 # Refunds recorded by earlier runs (or a settlement import) wait for their
-                # order or invoice: try them again.
+                # order, their invoice or a fix of the account (a product): try them again.
                 waiting = Refund.search(
                     [
                         ("account_id", "=", account.id),
-                        ("state", "in", ("no_order", "not_invoiced")),
+                        ("state", "in", RETRIED),
                         ("id", "not in", seen.ids),
                     ]
                 )

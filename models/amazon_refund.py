@@ -55,7 +55,7 @@ class AmazonRefund(models.Model):
         readonly=True,
         help="What Amazon gave back to the buyer (by the same tax rule as the order totals).",
     )
-    credit_note_id = fields.Many2one("account.move", string="Credit Note", readonly=True)
+    credit_note_id = fields.Many2one("account.move", readonly=True)
     settlement_id = fields.Many2one("amazon.settlement", readonly=True, index="btree_not_null")
     state = fields.Selection(STATES, required=True, default="failed", readonly=True)
     reason = fields.Text(readonly=True)

@@ -3,13 +3,18 @@
 Every body the sandbox serves here is also validated against ``financesV0.json`` by the
 session's contract check (conftest.py)."""
 
+import json
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sandbox_helpers import authorized_http, sandbox_config
 
 from amazon_sp import SpApiClient, refunds
-from sp_sandbox import SandboxServer, Scenario
+from sp_sandbox import SandboxServer, Scenario, data
+
+MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "sp-api" / "models"
 
 THREE = "403-0000001-0000001"
 JP = "503-0000002-0000002"
@@ -229,3 +234,14 @@ def test_parsing_survives_absent_fields_and_names_bad_ones():
                 ]
             }
         )
+
+
+def test_sandbox_paces_the_finances_operations_as_the_model_documents():
+    model = json.loads((MODELS / "financesV0.json").read_text())
+    for path in model["paths"].values():
+        for operation in path.values():
+            plan = re.search(r"\|\s*([\d.]+)\s*\|\s*(\d+)\s*\|", operation["description"])
+            name = operation["operationId"]
+            if name == "listTransactions":
+                continue  # not served
+            assert data.USAGE_PLANS[name] == (float(plan[1]), int(plan[2])), name
