@@ -29,6 +29,7 @@
         "views/amazon_recover_order_views.xml",
         "views/res_config_settings_views.xml",
         "views/amazon_settlement_views.xml",
+        "views/amazon_refund_views.xml",
         "views/amazon_payout_register_views.xml",
         "views/sale_report_views.xml",
         "views/amazon_menus.xml",

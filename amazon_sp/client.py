@@ -34,7 +34,7 @@ from sp_api.api.sellers.sellers import Sellers
 from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
 
-from . import const, errors, finances, orders, ratelimit, types, window
+from . import const, errors, finances, orders, ratelimit, refunds, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
 from .inventory import InventoryApi
@@ -522,6 +522,44 @@ class SpApiClient:
             token = payload.get("NextToken")
             if not token:
                 return result
+
+    def list_refunds(self, posted_after, posted_before=None, page_size=100):
+        """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after,
+        posted_before), every page of ``listFinancialEvents`` followed (Amazon may answer
+        empty pages with a NextToken: they are followed too)."""
+        params = {"MaxResultsPerPage": int(page_size), "PostedAfter": format_datetime(posted_after)}
+        if posted_before is not None:
+            params["PostedBefore"] = format_datetime(posted_before)
+        return self._refund_pages(
+            "listFinancialEvents", self._finances.list_financial_events, params
+        )
+
+    def list_order_refunds(self, order_id, page_size=100):
+        """The refunds of one order (``listFinancialEventsByOrderId``, every page)."""
+        if not order_id:
+            raise ValueError("order_id is required")
+        return self._refund_pages(
+            "listFinancialEventsByOrderId",
+            self._finances.get_financial_events_for_order,
+            {"MaxResultsPerPage": int(page_size)},
+            order_id,
+        )
+
+    def _refund_pages(self, operation, method, params, *args):
+        found, token = [], None
+        while True:
+            query = dict(params, NextToken=token) if token else dict(params)
+            response = self._call(self._finances, operation, method, *args, **query)
+            payload = self._finance_payload(response, operation)
+            try:
+                found += refunds.parse_refund_events(payload)
+            except finances.FinanceParseError as exc:
+                raise errors.SpApiResponseError(
+                    str(exc), operation=operation, request_id=response.request_id
+                ) from None
+            token = payload.get("NextToken")
+            if not token:
+                return found
 
     @staticmethod
     def _finance_payload(response, operation):

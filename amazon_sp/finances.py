@@ -94,6 +94,7 @@ class GroupEvents:
     other: Decimal = ZERO  # amounts of event lists this reader does not detail
     shipment_order_ids: list = field(default_factory=list)  # in Amazon's order, unique
     refunds: list = field(default_factory=list)  # Refund
+    refund_events: list = field(default_factory=list)  # refunds.RefundEvent (RefundEventList)
     unhandled: dict = field(default_factory=lambda: defaultdict(int))  # list name -> count
     event_count: int = 0
 
@@ -311,7 +312,10 @@ class _Folder:
 def parse_financial_events(payloads, result=None):
     """``payload`` objects of listFinancialEventsByGroupId pages -> :class:`GroupEvents`.
 
-    Pass ``result`` to keep folding pages into the same totals."""
+    Pass ``result`` to keep folding pages into the same totals. Refunds are also read in
+    full (``result.refund_events``, see :mod:`.refunds`)."""
+    from . import refunds  # refunds reads money with this module's helpers
+
     result = result if result is not None else GroupEvents()
     folder = _Folder(result)
     for page, payload in enumerate(payloads):
@@ -333,6 +337,8 @@ def parse_financial_events(payloads, result=None):
                     folder.shipment_event(event, where, refund=False)
                 elif name in REFUND_LISTS:
                     folder.shipment_event(event, where, refund=True)
+                    if name == "RefundEventList":
+                        result.refund_events.append(refunds.parse_refund_event(event, where))
                 elif name == "ProductAdsPaymentEventList":
                     folder.ads_event(event, where)
                 elif name == "ServiceFeeEventList":

@@ -24,3 +24,5 @@ from . import stock_picking
 from . import amazon_fba_return
 from . import amazon_inventory_reconciliation
 from . import amazon_account_inventory
+from . import amazon_refund
+from . import amazon_account_refunds

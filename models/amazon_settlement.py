@@ -6,6 +6,8 @@ from decimal import Decimal
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
+from .amazon_sync_run import SyncOutcome
+
 _logger = logging.getLogger(__name__)
 
 
@@ -65,6 +67,14 @@ class AmazonSettlement(models.Model):
         string="Refunded Orders",
         readonly=True,
     )
+    refund_ids = fields.One2many("amazon.refund", "settlement_id", string="Amazon Refunds")
+    credit_note_ids = fields.Many2many(
+        "account.move",
+        string="Credit Notes",
+        compute="_compute_credit_note_ids",
+        help="The credit notes of the refunds of the period: the payout nets them with the "
+        "invoices they offset.",
+    )
     note = fields.Text(readonly=True)
 
     _sql_constraints = [
@@ -87,6 +97,11 @@ class AmazonSettlement(models.Model):
                 )
             else:
                 settlement.name = settlement.group_ref
+
+    @api.depends("refund_ids.credit_note_id")
+    def _compute_credit_note_ids(self):
+        for settlement in self:
+            settlement.credit_note_ids = settlement.refund_ids.credit_note_id
 
     # --- Import -----------------------------------------------------------------------------
     @api.model
@@ -180,6 +195,10 @@ class AmazonSettlement(models.Model):
             }
         )
         settlement.bill_id = settlement._amazon_create_fee_bill(events.fees)
+        # The refunds of the period become credit notes (unless a refund run made them).
+        self.env["amazon.refund"]._amazon_process(
+            account, events.refund_events, SyncOutcome(), settlement=settlement
+        )
         return settlement
 
     def _amazon_create_fee_bill(self, fees):

@@ -25,6 +25,7 @@ SYNC_LOCK_KEYS = {
     "invoices": 0x414D5A49,
     "inventory": 0x414D5A05,
     "returns": 0x414D5A06,
+    "refunds": 0x414D5A17,
 }
 
 
@@ -110,6 +111,7 @@ class AmazonSyncRun(models.Model):
             ("invoices", "Invoices"),
             ("inventory", "FBA Inventory"),
             ("returns", "FBA Returns"),
+            ("refunds", "Refunds"),
         ],
         required=True,
         default="orders",
@@ -192,6 +194,12 @@ class AmazonSyncRun(models.Model):
             )
         if kind == "settlements":
             return _("%(created)s settlement(s) imported.", **counts)
+        if kind == "refunds":
+            return _(
+                "%(created)s credit note(s) created, %(skipped)s refund(s) waiting for their "
+                "order or invoice, %(failed)s failed.",
+                **counts,
+            )
         return _(
             "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s "
             "failed, %(skipped)s skipped (not ready or not an Amazon sale).",

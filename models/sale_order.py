@@ -284,22 +284,8 @@ class SaleOrder(models.Model):
             taxes = fiscal_position.map_tax(
                 tax_source.taxes_id.filtered(lambda t: t.company_id == account.company_id)
             )
-            if charge.tax_included is False and marketplace.tax_included:
-                # Amazon added the tax on top, on a marketplace where the seller collects it:
-                # the buyer paid amount + tax, whatever taxes Odoo puts on the line.
-                gross = charge.amount + charge.tax
-            else:
-                gross = amounts.target_gross(
-                    charge, tax_included=marketplace.tax_included, has_taxes=bool(taxes)
-                )
-            rates = [
-                Decimal(str(tax.amount)) / 100
-                for tax in taxes
-                if tax.amount_type == "percent" and not tax.price_include
-            ]
-            subtotal = amounts.line_subtotal(gross, rates, digits=currency.decimal_places)
-            price, discount = amounts.price_and_discount(
-                subtotal, charge.quantity, digits=currency.decimal_places, price_digits=digits
+            price, discount, gross = self._amazon_price_charge(
+                charge, taxes, marketplace, currency, digits
             )
             lines.append(
                 {
@@ -326,6 +312,31 @@ class SaleOrder(models.Model):
                     }
                 )
         return lines, amounts.round_money(expected, currency.decimal_places)
+
+    @api.model
+    def _amazon_price_charge(self, charge, taxes, marketplace, currency, digits):
+        """(unit price, discount %, gross) of the line of ``charge`` (``amounts.Charge``)
+        with ``taxes``, so that Odoo's computed line total equals what Amazon charged by
+        the marketplace's tax rule (credit notes of refunds price their lines this way
+        too)."""
+        if charge.tax_included is False and marketplace.tax_included:
+            # Amazon added the tax on top, on a marketplace where the seller collects it:
+            # the buyer paid amount + tax, whatever taxes Odoo puts on the line.
+            gross = charge.amount + charge.tax
+        else:
+            gross = amounts.target_gross(
+                charge, tax_included=marketplace.tax_included, has_taxes=bool(taxes)
+            )
+        rates = [
+            Decimal(str(tax.amount)) / 100
+            for tax in taxes
+            if tax.amount_type == "percent" and not tax.price_include
+        ]
+        subtotal = amounts.line_subtotal(gross, rates, digits=currency.decimal_places)
+        price, discount = amounts.price_and_discount(
+            subtotal, charge.quantity, digits=currency.decimal_places, price_digits=digits
+        )
+        return price, discount, gross
 
     @api.model
     def _amazon_line_name(self, charge, item, product):

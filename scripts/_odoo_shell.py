@@ -154,6 +154,9 @@ def demo_setup(opts):
         result["invoice_upload"] = _demo_invoice_upload(env, account, pickings, opts)
         cr.commit()
         step("invoice upload", started)
+        result["refund"] = _demo_refund(env, account, orders, opts["sandbox_url"], result["notes"])
+        cr.commit()
+        step("refund", started)
 
         orders.invalidate_recordset()
         per_status = Counter((o.amazon_status or "?", o.amazon_channel or "?") for o in orders)
@@ -248,6 +251,46 @@ def _demo_ship(env, orders, count, notes):
         except Exception as exc:  # noqa: BLE001 - a demo goes on: say it, keep the others
             notes.append(f"picking {picking.name} not validated: {exc}")
     return shipped, pickings
+
+
+def _demo_refund(env, account, orders, sandbox_url, notes):
+    """Invoice one shipped FBA order, have Amazon (the sandbox) refund one unit of its
+    first item, and turn the refund into a credit note; what happened, for the summary."""
+    order = orders.filtered(
+        lambda o: (
+            o.amazon_channel == "fba" and o.amazon_status == "SHIPPED" and not o.amazon_is_business
+        )
+    )[:1]
+    item = order.order_line.filtered("amazon_item_ref")[:1]
+    if not item:
+        notes.append("no shipped FBA order to refund")
+        return None
+    try:
+        invoice = order._create_invoices()
+        invoice.action_post()
+        body = {"itemIds": [item.amazon_item_ref], "quantities": {item.amazon_item_ref: 1}}
+        request = urllib.request.Request(
+            f"{sandbox_url}/_sandbox/orders/{order.amazon_order_ref}/refund",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(request, timeout=30).close()
+        account._sync_refunds(trigger="manual", order_refs=[order.amazon_order_ref])
+    except Exception as exc:  # noqa: BLE001 - a demo goes on: say it
+        notes.append(f"refund of {order.amazon_order_ref} not credited: {exc}")
+        return None
+    refund = env["amazon.refund"].search([("sale_order_id", "=", order.id)], limit=1)
+    note = refund.credit_note_id
+    return {
+        "order": order.amazon_order_ref,
+        "amazon": refund.amount_total,
+        "currency": refund.currency_id.name,
+        "state": refund.state,
+        "credit_note": note.name,
+        "credit_note_total": note.amount_total,
+        "credit_note_state": note.state,
+    }
 
 
 # --- serve ---------------------------------------------------------------------------------------

@@ -84,8 +84,9 @@ def _order_change(change):
 
 
 def _refund(app, request, body, args):
-    app.state.refund(args["order_id"], (body or {}).get("itemIds"))
-    return 200, {"orderId": args["order_id"]}
+    body = dict(body or {})
+    refund = app.state.refund(args["order_id"], body.pop("itemIds", None), **body)
+    return 200, {"orderId": args["order_id"], "items": refund["items"]}
 
 
 def _advertising(app, request, body, args):

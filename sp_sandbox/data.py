@@ -101,6 +101,8 @@ USAGE_PLANS = {
     "createReport": (0.0167, 15),
     "getReport": (2.0, 15),
     "getReportDocument": (0.0167, 15),
+    "listFinancialEventsByOrderId": (0.5, 30),
+    "listFinancialEvents": (0.5, 30),
 }
 
 # v2026 status -> v0 spelling

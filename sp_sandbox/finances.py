@@ -8,9 +8,12 @@ Our own reading of ``financesV0.json`` (independent of ``amazon_sp``):
   ``MarketplaceFacilitatorTax-*``), promotions (negative) and fees (negative):
   ``Commission`` = 15 % of what the buyer paid for the item, and for FBA orders
   ``FBAPerUnitFulfillmentFee`` per unit.
-* A refund (``state.refund``) posts a refund event (``RefundEventList``) for whole items: the
-  charges reversed (negative), the commission given back (positive) and a
-  ``RefundCommission`` kept by Amazon (20 % of the commission, at most 5.00).
+* A refund (``state.refund``, see :func:`normalize_refund`) posts a refund event
+  (``RefundEventList``) for some units of some items, and of their principal, shipping
+  and/or gift wrap: the charges reversed (negative), promotions taken back (positive), the
+  commission given back (positive) and a ``RefundCommission`` kept by Amazon (20 % of the
+  commission, at most 5.00). Each item row has its ``OrderItemId`` and an
+  ``OrderAdjustmentItemId`` of its own.
 * Advertising charges (``state.add_ads_charge``) post a ``ProductAdsPaymentEvent`` with
   negative ``baseValue``/``taxValue``/``transactionValue``.
 * Events fall into one financial event group per marketplace and settlement period
@@ -200,27 +203,106 @@ def shipment_event(record, when, shipped_ids=None):
     return event, total + fees, fees
 
 
-def refund_event(record, when, item_ids, number):
+REFUND_PARTS = ("items", "shipping", "giftwrap")
+
+
+def normalize_refund(record, raw, when):
+    """A refund of ``record`` as the state keeps it: ``{"time", "items": {item id: units},
+    "parts"}`` from a scenario/control body: ``itemIds`` (default: every item), optional
+    ``quantities`` ({item id: units}, default the item's quantity) and ``parts`` (any of
+    ``items`` = principal, its tax and promotion; ``shipping``; ``giftwrap``; default all)
+    or ``only`` = one part (``"shipping"`` for a shipping-only refund)."""
+    raw = raw or {}
+    known = {i["orderItemId"]: i for i in record["items"]}
+    item_ids = list(raw.get("itemIds") or known)
+    unknown = [i for i in item_ids if i not in known]
+    if unknown:
+        raise ValueError(f"unknown item(s) {', '.join(unknown)}")
+    quantities = raw.get("quantities") or {}
+    items = {}
+    for item_id in item_ids:
+        units = int(quantities.get(item_id, known[item_id]["quantity"]))
+        if not 0 < units <= known[item_id]["quantity"]:
+            raise ValueError(f"item {item_id}: cannot refund {units} unit(s)")
+        items[item_id] = units
+    parts = tuple(raw.get("parts") or ([raw["only"]] if raw.get("only") else REFUND_PARTS))
+    if not parts or any(part not in REFUND_PARTS for part in parts):
+        raise ValueError(f"parts must be among {', '.join(REFUND_PARTS)}")
+    return {"time": when, "items": items, "parts": parts}
+
+
+def _refund_amounts(record, item, units, parts):
+    """(charges, taxes, promotions, buyer total) refunded on ``units`` of ``item`` for
+    ``parts``, buyer-facing signs, prorated by units and rounded to the currency."""
+    currency, included = record["currency"], record["taxIncluded"]
+    share = Decimal(units) / Decimal(item["quantity"])
+    rows = []  # (part, charge, amount, tax type, tax, promotion id, promotion)
+    if "items" in parts:
+        rows.append(
+            (
+                "Principal",
+                item["itemTotal"],
+                "Tax",
+                item["itemTax"] - item["promotionDiscountTax"],
+                (item["promotionIds"] or ["PROMO"])[-1],
+                item["promotionDiscount"],
+            )
+        )
+    if "shipping" in parts:
+        rows.append(
+            (
+                "ShippingCharge",
+                item["shipping"],
+                "ShippingTax",
+                item["shippingTax"] - item["shippingDiscountTax"],
+                (item["promotionIds"] or ["SHIPPING"])[0],
+                item["shippingDiscount"],
+            )
+        )
+    if "giftwrap" in parts:
+        rows.append(("GiftWrap", item["giftWrap"], "GiftWrapTax", item["giftWrapTax"], None, 0))
+    charges, taxes, promotions, paid = [], [], [], Decimal(0)
+    for kind, amount, tax_kind, tax, promo_id, promo in rows:
+        amount, tax, promo = (money(v * share, currency) for v in (amount, tax, promo))
+        if amount:
+            charges.append((kind, amount))
+        if tax and not included:
+            taxes.append((tax_kind, tax))
+        if promo:
+            promotions.append((promo_id, promo))
+        paid += amount - promo
+    return charges, taxes, promotions, paid
+
+
+def adjustment_item_id(record, item, number):
+    """Amazon's OrderAdjustmentItemId of ``item`` in the ``number``-th refund of the order:
+    14 digits, stable, different for every item of every refund."""
+    key = f"{record['orderId']}|{item['orderItemId']}|{number}".encode()
+    return f"{int.from_bytes(hashlib.sha256(key).digest()[:8], 'big') % 10**14:014d}"
+
+
+def refund_event(record, when, refund, number):
     currency = record["currency"]
     items, total, fees = [], Decimal(0), Decimal(0)
     for item in record["items"]:
-        if item["orderItemId"] not in item_ids:
+        units = refund["items"].get(item["orderItemId"])
+        if not units:
             continue
-        charges, taxes, promotions, _paid = _item_amounts(record, item)
-        commission = _commission(record, item)
+        charges, taxes, promotions, paid = _refund_amounts(record, item, units, refund["parts"])
+        commission = money(paid * COMMISSION_RATE, currency)
         cap = REFUND_ADMIN_CAP.get(currency, Decimal("5.00"))
         admin = min(money(commission * REFUND_ADMIN_RATE, currency), cap)
         item_fees = [("Commission", commission), ("RefundCommission", -admin)]
         row = {
             "SellerSKU": item["sku"] or item["asin"],
-            "OrderAdjustmentItemId": f"{int(item['orderItemId']) % 10**12 + number:014d}"
-            if item["orderItemId"].isdigit()
-            else f"ADJ-{item['orderItemId']}-{number}",
-            "QuantityShipped": item["quantity"],
+            "OrderItemId": item["orderItemId"],
+            "OrderAdjustmentItemId": adjustment_item_id(record, item, number),
             "ItemChargeAdjustmentList": [_charge(k, -v, currency) for k, v in charges + taxes],
-            "ItemFeeAdjustmentList": [_fee(k, v, currency) for k, v in item_fees],
+            "ItemFeeAdjustmentList": [_fee(k, v, currency) for k, v in item_fees if v],
             "PromotionAdjustmentList": _promotion_list(promotions, False, currency),
         }
+        if "items" in refund["parts"]:  # a shipping or gift-wrap refund returns no unit
+            row["QuantityShipped"] = units
         if taxes:
             row["ItemTaxWithheldList"] = [
                 {
@@ -230,12 +312,30 @@ def refund_event(record, when, item_ids, number):
                     ],
                 }
             ]
-        total -= sum((v for _k, v in charges), Decimal(0)) - sum(
-            (v for _k, v in promotions), Decimal(0)
-        )
+        total -= paid
         fees += sum((v for _k, v in item_fees), Decimal(0))
         items.append(row)
     return _order_event(record, when, "ShipmentItemAdjustmentList", items), total + fees, fees
+
+
+def order_rows(state, record, now):
+    """(time, event list name, event, total, fees) of one order posted until ``now``."""
+    shipped = shipped_time(record, now)
+    if shipped is None:
+        return []
+    current = view_at(record, now)
+    shipped_ids = {item_id for item_id, qty in current.shipped.items() if qty}
+    rows = [(shipped, "ShipmentEventList", *shipment_event(record, shipped, shipped_ids))]
+    for number, refund in enumerate(state.refunds.get(record["orderId"], [])):
+        if shipped <= refund["time"] <= now:
+            rows.append(
+                (
+                    refund["time"],
+                    "RefundEventList",
+                    *refund_event(record, refund["time"], refund, number + 1),
+                )
+            )
+    return rows
 
 
 def ads_event(ad, number):
@@ -278,25 +378,8 @@ def build_groups(state, now):
         group["fees"] += fees
 
     for record in state.orders.values():
-        shipped = shipped_time(record, now)
-        if shipped is None:
-            continue
-        current = view_at(record, now)
-        shipped_ids = {item_id for item_id, qty in current.shipped.items() if qty}
-        post(
-            record["marketplace"],
-            shipped,
-            "ShipmentEventList",
-            *shipment_event(record, shipped, shipped_ids),
-        )
-        for number, (when, item_ids) in enumerate(state.refunds.get(record["orderId"], [])):
-            if shipped <= when <= now:
-                post(
-                    record["marketplace"],
-                    when,
-                    "RefundEventList",
-                    *refund_event(record, when, item_ids, number + 1),
-                )
+        for when, list_name, event, total, fees in order_rows(state, record, now):
+            post(record["marketplace"], when, list_name, event, total, fees)
     for number, ad in enumerate(state.ads):
         if ad["time"] <= now:
             post(

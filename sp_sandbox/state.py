@@ -320,30 +320,34 @@ class SellerState:
         self.settlement_days = int(settings.get("settlementDays", 14))
         anchor = settings.get("settlementAnchor")
         self.settlement_anchor = parse_time(anchor) if anchor else datetime(2026, 1, 1, tzinfo=UTC)
-        self.refunds = {}  # order id -> [(aware time, [item ids])]
+        self.refunds = {}  # order id -> [refund] (see finances.normalize_refund)
         for record in self._records.values():
             for refund in record["raw"].get("refunds") or []:
-                item_ids = refund.get("itemIds") or [i["orderItemId"] for i in record["items"]]
                 self.refunds.setdefault(record["orderId"], []).append(
-                    (parse_time(refund["time"]), list(item_ids))
+                    finances.normalize_refund(record, refund, parse_time(refund["time"]))
                 )
         self.ads = [
             finances.normalize_ad(ad, self.marketplaces, start)
             for ad in settings.get("advertising") or []
         ]
 
-    def refund(self, order_id, item_ids=None):
-        """Refund whole items (default: all) of a shipped order now."""
+    def refund(self, order_id, item_ids=None, **options):
+        """Refund items (default: all) of a shipped order now; ``options`` as in
+        ``finances.normalize_refund`` (``quantities``, ``parts``, ``only``)."""
         with self.lock:
             record = self.record(order_id)
             if finances.shipped_time(record, self.now()) is None:
                 raise ValueError(f"order {order_id} is not shipped")
-            known = [i["orderItemId"] for i in record["items"]]
-            item_ids = list(item_ids or known)
-            unknown = [i for i in item_ids if i not in known]
-            if unknown:
-                raise ValueError(f"unknown item(s) {', '.join(unknown)}")
-            self.refunds.setdefault(order_id, []).append((self.now(), item_ids))
+            refund = finances.normalize_refund(record, dict(options, itemIds=item_ids), self.now())
+            self.refunds.setdefault(order_id, []).append(refund)
+            return refund
+
+    def order_finance_rows(self, order_id, now=None):
+        """[(time, list name, event)] of one order as Amazon reports them at ``now``."""
+        with self.lock:
+            record = self.record(order_id)
+            rows = finances.order_rows(self, record, now or self.now())
+            return sorted(((r[0], r[1], r[2]) for r in rows), key=lambda r: (r[0], r[1]))
 
     def add_ads_charge(self, marketplace, amount, tax="0", when=None):
         """A Sponsored Products charge (base ``amount`` + ``tax``), posted now by default."""

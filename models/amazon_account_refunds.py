@@ -1,0 +1,114 @@
+# Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The refunds of an Amazon account: settings and entry points (the refunds and their credit
+notes are made by ``amazon.refund``)."""
+
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+from .amazon_refund import RETRIED
+
+REFUND_BATCH = 50
+# Amazon may post a refund up to 48 hours after it happened: each run reads again from
+# that long before the end of the previous one (refunds already recorded are skipped).
+REFUND_OVERLAP = timedelta(hours=48)
+# Window ends stay this far behind Amazon's clock (Amazon refuses later ones).
+WINDOW_MARGIN = timedelta(minutes=3)
+
+
+class AmazonAccount(models.Model):
+    _inherit = "amazon.account"
+
+    refund_credit_note_state = fields.Selection(
+        [("draft", "Draft"), ("posted", "Posted")],
+        string="Credit Notes of Refunds",
+        default="posted",
+        required=True,
+        help="Whether the credit notes made from Amazon refunds are posted, or left in draft "
+        "for an accountant to check.",
+    )
+    refund_lookback_days = fields.Integer(
+        string="Refund Look-back (days)",
+        default=30,
+        help="How far back the first refund import reads Amazon's refunds.",
+    )
+    last_refunds_sync = fields.Datetime(
+        string="Refunds Read Until",
+        readonly=True,
+        copy=False,
+        help="Amazon's refunds posted before this time were read.",
+    )
+    refund_ids = fields.One2many("amazon.refund", "account_id", string="Refunds")
+    refund_count = fields.Integer(compute="_compute_refund_count")
+
+    def _compute_refund_count(self):
+        counts = dict(
+            self.env["amazon.refund"]._read_group(
+                [("account_id", "in", self.ids)], ["account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.refund_count = counts.get(account, 0)
+
+    def action_sync_refunds(self):
+        """Turn the accounts' new Amazon refunds into credit notes now (button and RPC)."""
+        return self._amazon_run_now("_sync_refunds", "refunds", _("Amazon refunds"))
+
+    @api.model
+    def _cron_sync_refunds(self):
+        self._amazon_cron("_sync_refunds")
+
+    def action_view_refunds(self):
+        return self._amazon_action(
+            "amazon.refund", _("Amazon Refunds"), [("account_id", "=", self.id)], {"create": False}
+        )
+
+    def _sync_refunds(self, trigger="manual", order_refs=None):
+        """Read Amazon's refunds posted since the last run (``listFinancialEvents``), or
+        those of the orders ``order_refs`` (``listFinancialEventsByOrderId``), and credit
+        them (see ``amazon.refund``); then retry the refunds recorded without credit note.
+        Batches of refunds commit one by one; every step is idempotent.
+
+        Counts: ``created`` credit notes, ``skipped`` refunds recorded without one yet,
+        ``failed`` refunds Odoo could not credit."""
+        with self._amazon_sync_run("refunds", trigger) as run:
+            if run.busy:
+                return run.outcome
+            account = run.account
+            Refund = account.env["amazon.refund"]
+            with run.api() as client:
+                window_end = None
+                if order_refs:
+                    events = [e for ref in order_refs for e in client.list_order_refunds(ref)]
+                else:
+                    window_end = client.amazon_now().replace(microsecond=0) - WINDOW_MARGIN
+                    start = account._amazon_refund_window_start(window_end)
+                    events = client.list_refunds(start, window_end)
+                seen = Refund
+                for index in range(0, len(events), REFUND_BATCH):
+                    seen |= Refund._amazon_process(
+                        account, events[index : index + REFUND_BATCH], run.outcome
+                    )
+                    account._amazon_commit()
+                # Refunds recorded by earlier runs (or a settlement import) wait for their
+                # order, their invoice or a fix of the account (a product): try them again.
+                waiting = Refund.search(
+                    [
+                        ("account_id", "=", account.id),
+                        ("state", "in", RETRIED),
+                        ("id", "not in", seen.ids),
+                    ]
+                )
+                for index in range(0, len(waiting), REFUND_BATCH):
+                    waiting[index : index + REFUND_BATCH]._amazon_retry(run.outcome)
+                    account._amazon_commit()
+                if window_end is not None:
+                    account.last_refunds_sync = window_end
+                    account._amazon_commit()
+        return run.outcome
+
+    def _amazon_refund_window_start(self, window_end):
+        self.ensure_one()
+        if self.last_refunds_sync:
+            return min(self.last_refunds_sync, window_end) - REFUND_OVERLAP
+        return window_end - timedelta(days=max(self.refund_lookback_days, 1))
