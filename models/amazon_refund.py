@@ -9,6 +9,7 @@ retried by the next runs, from the event kept on the record."""
 
 import json
 import logging
+import re
 from decimal import Decimal
 
 import psycopg2
@@ -149,6 +150,12 @@ class AmazonRefund(models.Model):
         self.write({"state": "done", "reason": False, "credit_note_id": move.id})
         outcome.counts["created"] += 1
 
+    def _amazon_transaction_ref(self):
+        """Amazon's transaction id of the refund, as the invoice upload sends it: the first
+        adjustment item id (made only of the characters Amazon accepts in feed options)."""
+        first = (self.adjustment_ref or "").split(",")[0]
+        return re.sub(r"[^A-Za-z0-9_-]", "-", first) or False
+
     def _amazon_create_credit_note(self, event, order):
         self.ensure_one()
         account = self.account_id
@@ -207,6 +214,8 @@ class AmazonRefund(models.Model):
                     "team_id": order.team_id.id,
                     "ref": _("Amazon refund %(ref)s", ref=self.adjustment_ref),
                     "reversed_entry_id": invoice.id,
+                    # the refund it answers, which Amazon requires with the credit note's upload
+                    "amazon_transaction_ref": self._amazon_transaction_ref(),
                     "amazon_account_id": account.id,
                     "amazon_marketplace_id": order.amazon_marketplace_id.id,
                     "invoice_line_ids": lines,

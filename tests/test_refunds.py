@@ -150,6 +150,10 @@ class TestRefunds(AmazonSyncCase):
         # The full refund: every part of the order, to the cent.
         [whole] = self.refunds_of(full_order)
         self.assertEqual(whole.credit_note_id.reversed_entry_id, full_invoice)
+        # the upload of the credit note to Amazon needs the refund's transaction id
+        self.assertEqual(
+            whole.credit_note_id.amazon_transaction_ref, whole.adjustment_ref.split(",")[0]
+        )
         self.assertTotal(whole.credit_note_id, self.amazon_refunds(full)[0])
         self.assertTotal(whole.credit_note_id, Decimal(str(full_invoice.amount_total)))
         products = whole.credit_note_id.invoice_line_ids.product_id
