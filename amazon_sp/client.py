@@ -24,6 +24,7 @@ from datetime import timedelta
 import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.finances.finances_v0 import FinancesV0
+from sp_api.api.notifications.notifications import Notifications
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.api.orders.orders_v0 import OrdersV0
 from sp_api.api.sellers.sellers import Sellers
@@ -33,6 +34,7 @@ from sp_api.base._transport_httpx import HttpxTransport
 from . import const, errors, finances, orders, ratelimit, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
+from .notifications import NotificationsApi
 from .orders import V0_PII_ELEMENTS, Page  # noqa: F401 - re-exported
 from .parsing import format_datetime
 from .redact import install_log_filter, register_secret
@@ -146,6 +148,7 @@ class SpApiClient:
         self._tokens = make_api(Tokens, **common)
         self._feeds = make_api(FeedsV20210630, **common)
         self._finances = make_api(FinancesV0, **common)
+        self._notifications = make_api(Notifications, **common)
         self._apis = (
             self._orders,
             self._orders_v0,
@@ -153,8 +156,10 @@ class SpApiClient:
             self._tokens,
             self._feeds,
             self._finances,
+            self._notifications,
         )
         self._feeds_api = None
+        self._notifications_api = None
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------
@@ -415,6 +420,13 @@ class SpApiClient:
         if self._feeds_api is None:
             self._feeds_api = FeedsApi(self)
         return self._feeds_api
+
+    @property
+    def notifications(self):
+        """The Notifications API: :class:`.notifications.NotificationsApi`."""
+        if self._notifications_api is None:
+            self._notifications_api = NotificationsApi(self, self._notifications)
+        return self._notifications_api
 
     def create_feed_document(self, content_type):
         return self.feeds.create_document(content_type)

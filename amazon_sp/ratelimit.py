@@ -42,6 +42,13 @@ OPERATION_LIMITS = {
     # Tokens, Sellers
     "createRestrictedDataToken": (1.0, 10),
     "getMarketplaceParticipations": (0.016, 15),
+    # Notifications v1
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "deleteDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 }
 DEFAULT_LIMIT = (0.5, 10)  # operations not in the table
 

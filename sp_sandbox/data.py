@@ -95,6 +95,14 @@ USAGE_PLANS = {
     "getFeedDocument": (0.0222, 10),
     "listFinancialEventGroups": (0.5, 30),
     "listFinancialEventsByGroupId": (0.5, 30),
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "getDestination": (1.0, 5),
+    "deleteDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "getSubscriptionById": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 }
 
 # v2026 status -> v0 spelling

@@ -1,6 +1,6 @@
 """The SP-API operations of the sandbox, one module per API (see ``common.Operation``)."""
 
-from . import feeds, finances, orders, sellers, shipping, tokens
+from . import feeds, finances, notifications, orders, sellers, shipping, tokens
 
 OPERATIONS = (
     sellers.ROUTES
@@ -9,4 +9,5 @@ OPERATIONS = (
     + tokens.ROUTES
     + feeds.ROUTES
     + finances.ROUTES
+    + notifications.ROUTES
 )
