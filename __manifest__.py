@@ -31,6 +31,7 @@
         "views/amazon_payout_register_views.xml",
         "views/sale_report_views.xml",
         "views/amazon_menus.xml",
+        "views/amazon_account_notifications_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -22,6 +22,7 @@ SYNC_LOCK_KEYS = {
     "pickings": 0x414D5A02,
     "stock": 0x414D5A03,
     "settlements": 0x414D5A04,
+    "notifications": 0x414D5A05,
 }
 
 
@@ -104,6 +105,7 @@ class AmazonSyncRun(models.Model):
             ("pickings", "Pickings"),
             ("stock", "Stock"),
             ("settlements", "Settlements"),
+            ("notifications", "Notifications"),
         ],
         required=True,
         default="orders",
