@@ -7,6 +7,7 @@ by ``configure_sqs`` (a test double such as moto's server). Faults (``set_faults
 duplicate, hold back and reverse (reorder) and delay (SQS ``DelaySeconds``) messages.
 """
 
+import json
 import logging
 import queue
 import random
@@ -217,8 +218,6 @@ class Notifier:
             self._send(batch)
 
     def _send(self, batch):
-        import json  # noqa: PLC0415
-
         subscription = self.subscriptions.get(ORDER_CHANGE)
         destination = self.destinations.get((subscription or {}).get("destinationId"))
         if destination is None or self.sqs is None:
