@@ -32,6 +32,7 @@
         "views/sale_report_views.xml",
         "views/amazon_menus.xml",
         "views/amazon_account_notifications_views.xml",
+        "views/res_config_settings_notifications_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -9,7 +9,7 @@ import unittest
 
 from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 
 from ..models.const import ALLOW_SANDBOX_PARAM
 from .common import AmazonSyncCase
@@ -207,3 +207,16 @@ class TestNotifications(AmazonSyncCase):
         with self.assertRaises(ValidationError):
             self.account.write({"sqs_endpoint": "https://sqs.evil.example.com"})
         self.account.write({"sqs_endpoint": "https://sqs.eu-west-1.amazonaws.com"})
+
+
+@tagged("post_install", "-at_install")
+class TestOrderPollingSetting(TransactionCase):
+    def test_setting_is_the_interval_of_the_orders_scheduled_action(self):
+        cron = self.env.ref("sale_amazon_connector.ir_cron_sync_orders")
+        cron.write({"interval_number": 30, "interval_type": "minutes"})
+        Settings = self.env["res.config.settings"]
+        self.assertEqual(Settings.create({}).amazon_orders_poll_minutes, 30)
+        Settings.create({"amazon_orders_poll_minutes": 120}).execute()
+        self.assertEqual((cron.interval_number, cron.interval_type), (120, "minutes"))
+        cron.write({"interval_number": 2, "interval_type": "hours"})
+        self.assertEqual(Settings.create({}).amazon_orders_poll_minutes, 120)
