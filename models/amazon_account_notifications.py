@@ -211,6 +211,14 @@ class AmazonAccount(models.Model):
         (what exists already is kept: running it twice changes nothing)."""
         self._amazon_check_notification_admin()
         for account in self:
+            if not (account.seller_id or "").strip():
+                raise UserError(
+                    _(
+                        "Fill in the Merchant ID of %(account)s first: Amazon's notifications "
+                        "are matched to the account by it.",
+                        account=account.name,
+                    )
+                )
             _url, _region, arn = account._amazon_queue()
             account._amazon_sqs_consumer()  # boto3 is there before Amazon sends anything
             try:
@@ -317,10 +325,11 @@ class AmazonAccount(models.Model):
         return run.outcome
 
     def _amazon_consume(self, client, consumer, outcome, budget, idle_polls, wait):
+        marketplaces = set(self.active_marketplace_ids.mapped("api_ref"))
         for batch in consumer.poll(budget, idle_polls=idle_polls, wait_seconds=wait):
             handled, changed = [], {}
             for received in batch:
-                key = self._amazon_triage(received, outcome)
+                key = self._amazon_triage(received, outcome, marketplaces)
                 if key is None:
                     handled.append(received)
                 else:
@@ -352,9 +361,10 @@ class AmazonAccount(models.Model):
                 len(handled),
             )
 
-    def _amazon_triage(self, received, outcome):
+    def _amazon_triage(self, received, outcome, marketplaces):
         """The order reference a message asks to fetch, or None when it is to be deleted
-        as it is: malformed, another seller's, or a notification already handled."""
+        as it is: malformed, another seller's or of a marketplace this account does not
+        synchronize, or a notification already handled."""
         if received.event is None:
             outcome.counts["malformed"] += 1
             _logger.warning(
@@ -370,6 +380,15 @@ class AmazonAccount(models.Model):
             outcome.counts["foreign"] += 1
             _logger.warning(
                 "Amazon account %s: SQS message %s is a notification of another seller; deleted.",
+                self.id,
+                received.message_id,
+            )
+            return None
+        if event.marketplace_id not in marketplaces:
+            outcome.counts["foreign"] += 1
+            _logger.info(
+                "Amazon account %s: SQS message %s is about a marketplace the account does not "
+                "synchronize; deleted.",
                 self.id,
                 received.message_id,
             )

@@ -8,7 +8,7 @@ import json
 import unittest
 
 from odoo import Command
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from ..models.const import ALLOW_SANDBOX_PARAM
@@ -109,6 +109,12 @@ class TestNotifications(AmazonSyncCase):
     def test_without_subscription_nothing_runs(self):
         self.assertIsNone(self.account._consume_notifications(budget=5, idle_polls=1, wait=1))
 
+    def test_setup_needs_the_merchant_id(self):
+        self.account.seller_id = False
+        with self.assertRaises(UserError):
+            self.account.action_setup_notifications()
+        self.assertFalse(self.sandbox.notifier.destinations)
+
     # --- The consumer -----------------------------------------------------------------------
     def test_change_arrives_and_order_is_applied(self):
         self.setup_notifications()
@@ -171,11 +177,14 @@ class TestNotifications(AmazonSyncCase):
         incomplete = json.loads(json.dumps(valid))
         del incomplete["Payload"]["OrderChangeNotification"]["Summary"]["OrderItems"]
         other_type = dict(valid, NotificationType="ANY_OFFER_CHANGED")
+        elsewhere = json.loads(json.dumps(valid))
+        elsewhere["Payload"]["OrderChangeNotification"]["Summary"]["MarketplaceId"] = "A0NOTSYNCED"
         for body in ("not json", json.dumps(incomplete), json.dumps(other_type)):
             self.send_raw(body)
         self.send_raw(json.dumps(foreign))
+        self.send_raw(json.dumps(elsewhere))
         counts = self.consume()
-        self.assertEqual((counts["malformed"], counts["foreign"]), (3, 1))
+        self.assertEqual((counts["malformed"], counts["foreign"]), (3, 2))
         self.assertFalse(self.amazon_order("405-4000001-0000001"), "no valid message of ours")
         self.assertEqual(self.sqs.count(self.queue_url), 0, "never left to block the queue")
 
