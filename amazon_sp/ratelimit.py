@@ -42,7 +42,9 @@ OPERATION_LIMITS = {
     # Tokens, Sellers
     "createRestrictedDataToken": (1.0, 10),
     "getMarketplaceParticipations": (0.016, 15),
-    # Notifications v1
+}
+# Notifications v1 (not in the shared operations summary: from notifications.json's tables)
+NOTIFICATION_LIMITS = {
     "getDestinations": (1.0, 5),
     "createDestination": (1.0, 5),
     "deleteDestination": (1.0, 5),
@@ -139,7 +141,8 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self.margin = margin
-        self.limits = dict(OPERATION_LIMITS if limits is None else limits)
+        default = {**OPERATION_LIMITS, **NOTIFICATION_LIMITS}
+        self.limits = dict(default if limits is None else limits)
         self._lock = threading.Lock()
         self._buckets = {}
 

@@ -5,6 +5,7 @@ SQS-compatible server (moto's server mode) with its faults."""
 import copy
 import itertools
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -129,6 +130,22 @@ def test_nullable_fields_and_other_types():
     for body in ("", "not json", "[]", json.dumps(dict(_example(), NotificationType="X"))):
         with pytest.raises(NotificationError):
             parse_notification(body)
+
+
+def test_notification_limits_are_the_models():
+    from amazon_sp import ratelimit
+
+    model = json.loads((SCHEMA.parents[1] / "models/notifications.json").read_text())
+    documented = {}
+    for item in model["paths"].values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            table = re.search(r"\|\s*([\d.]+)\s*\|\s*(\d+)\s*\|", operation["description"])
+            documented[operation["operationId"]] = (float(table[1]), int(table[2]))
+    for operation, limits in ratelimit.NOTIFICATION_LIMITS.items():
+        assert documented[operation] == limits, operation
+    assert ratelimit.LIMITER.limits["createDestination"] == (1.0, 5)
 
 
 def test_queue_arn():
