@@ -36,6 +36,8 @@
         "views/amazon_account_invoicing_views.xml",
         "views/account_move_views.xml",
         "views/amazon_inventory_views.xml",
+        "views/amazon_account_notifications_views.xml",
+        "views/res_config_settings_notifications_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from sp_api.auth import AccessTokenClient, AccessTokenResponse
+from sp_api.auth._core import build_grantless_data
 from sp_api.auth.credentials import Credentials
 from sp_api.base import Marketplaces
 from sp_api.base.credential_provider import FromCodeCredentialProvider, MissingCredentials
@@ -81,14 +82,37 @@ class LwaTokenClient(AccessTokenClient):
             lwa_url, self.cred.client_id, self.cred.refresh_token, self.cred.client_secret
         )
 
-    def get_auth(self) -> AccessTokenResponse:
+    def invalidate(self, token=None):
+        """Forget the cached tokens (only if it is still ``token`` when given): the seller's
+        and the grantless ones of the same application."""
         with _TOKENS_LOCK:
-            lock = _KEY_LOCKS.setdefault(self._key, threading.Lock())
+            for key in [self._key, *self._grantless_keys()]:
+                entry = _TOKENS.get(key)
+                if entry and (token is None or entry[0].get("access_token") == token):
+                    del _TOKENS[key]
+
+    def _grantless_keys(self):
+        prefix = (self.lwa_url, self.cred.client_id)
+        return [key for key in _TOKENS if key[:2] == prefix and key[2].startswith("grantless:")]
+
+    def get_grantless_auth(self, scope="sellingpartnerapi::notifications"):
+        """A grantless access token (LWA ``client_credentials`` grant for ``scope``): what
+        the Notifications API's destination operations take instead of the seller's."""
+        digest = hashlib.sha256(f"{scope}\x00{self.cred.client_secret or ''}".encode()).hexdigest()
+        key = (self.lwa_url, self.cred.client_id, f"grantless:{digest}")
+        return self._cached(key, lambda: build_grantless_data(self.cred, scope))
+
+    def get_auth(self) -> AccessTokenResponse:
+        return self._cached(self._key, lambda: self.data)
+
+    def _cached(self, key, form):
+        with _TOKENS_LOCK:
+            lock = _KEY_LOCKS.setdefault(key, threading.Lock())
         with lock:
-            entry = _TOKENS.get(self._key)
+            entry = _TOKENS.get(key)
             if entry and entry[1] > self._clock():
                 return AccessTokenResponse(**entry[0])
-            data = self._request(self.lwa_url, self.data, self.headers)
+            data = self._request(self.lwa_url, form(), self.headers)
             expires_in = data.get("expires_in")
             try:
                 expires_in = float(expires_in)
@@ -96,18 +120,8 @@ class LwaTokenClient(AccessTokenClient):
                 expires_in = 3600.0
             margin = min(60.0, expires_in / 10)
             with _TOKENS_LOCK:
-                _TOKENS[self._key] = (data, self._clock() + expires_in - margin)
+                _TOKENS[key] = (data, self._clock() + expires_in - margin)
             return AccessTokenResponse(**data)
-
-    def invalidate(self, token=None):
-        """Forget the cached token (only if it is still ``token`` when given)."""
-        with _TOKENS_LOCK:
-            entry = _TOKENS.get(self._key)
-            if entry and (token is None or entry[0].get("access_token") == token):
-                del _TOKENS[self._key]
-
-    def get_grantless_auth(self, scope="sellingpartnerapi::notifications"):
-        raise errors.SpApiAuthError("grantless operations are not supported by this client")
 
     def _request(self, url, data, headers):
         if self._on_request:
@@ -327,6 +341,24 @@ class _AdapterMixin:
             )
             error.request_sent = sent
             raise error from None
+
+    def _request_grantless_operation(self, path, *, data=None, params=None):
+        # The library's own builds the host header as ``endpoint[8:]`` (https only).
+        headers = dict(
+            self.headers_without_token(),
+            **{
+                "x-amz-access-token": self.grantless_auth.access_token,
+            },
+        )
+        return self._request(path, data=data, params=params, headers=headers)
+
+    def headers_without_token(self):
+        return {
+            "host": self._host,
+            "user-agent": self.user_agent,
+            "x-amz-date": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+            "content-type": "application/json",
+        }
 
     def _check_response(self, res, res_no_data=False, bulk=False, wrap_list=False):
         return check_response(res, self.operation, expect_body=self.expect_body)

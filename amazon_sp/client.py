@@ -27,6 +27,7 @@ import httpx
 from sp_api.api.feeds.feeds_2021_06_30 import FeedsV20210630
 from sp_api.api.finances.finances_v0 import FinancesV0
 from sp_api.api.inventories.inventories import Inventories
+from sp_api.api.notifications.notifications import Notifications
 from sp_api.api.orders.orders_2026_01_01 import OrdersV20260101
 from sp_api.api.orders.orders_v0 import OrdersV0
 from sp_api.api.reports.reports import Reports
@@ -38,6 +39,7 @@ from . import const, errors, finances, orders, ratelimit, refunds, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
 from .inventory import InventoryApi
+from .notifications import NotificationsApi
 from .orders import V0_PII_ELEMENTS, Page  # noqa: F401 - re-exported
 from .parsing import format_datetime
 from .redact import install_log_filter, register_secret
@@ -155,6 +157,7 @@ class SpApiClient:
         self._finances = make_api(FinancesV0, **common)
         self._inventories = make_api(Inventories, **common)
         self._reports = make_api(Reports, **common)
+        self._notifications = make_api(Notifications, **common)
         self._apis = (
             self._orders,
             self._orders_v0,
@@ -164,10 +167,12 @@ class SpApiClient:
             self._finances,
             self._inventories,
             self._reports,
+            self._notifications,
         )
         self._feeds_api = None
         self._inventory_api = None
         self._reports_api = None
+        self._notifications_api = None
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------
@@ -445,6 +450,13 @@ class SpApiClient:
         if self._reports_api is None:
             self._reports_api = ReportsApi(self)
         return self._reports_api
+
+    @property
+    def notifications(self):
+        """The Notifications API: :class:`.notifications.NotificationsApi`."""
+        if self._notifications_api is None:
+            self._notifications_api = NotificationsApi(self, self._notifications)
+        return self._notifications_api
 
     def create_feed_document(self, content_type):
         return self.feeds.create_document(content_type)

@@ -49,6 +49,15 @@ OPERATION_LIMITS = {
     "createRestrictedDataToken": (1.0, 10),
     "getMarketplaceParticipations": (0.016, 15),
 }
+# Notifications v1 (not in the shared operations summary: from notifications.json's tables)
+NOTIFICATION_LIMITS = {
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "deleteDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
+}
 DEFAULT_LIMIT = (0.5, 10)  # operations not in the table
 
 
@@ -138,7 +147,8 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self.margin = margin
-        self.limits = dict(OPERATION_LIMITS if limits is None else limits)
+        default = {**OPERATION_LIMITS, **NOTIFICATION_LIMITS}
+        self.limits = dict(default if limits is None else limits)
         self._lock = threading.Lock()
         self._buckets = {}
 

@@ -7,8 +7,10 @@ from . import amazon_account_orders
 from . import amazon_account_stock
 from . import amazon_account_accounting
 from . import amazon_account_invoicing
+from . import amazon_account_notifications
 from . import amazon_sync_run
 from . import res_config_settings
+from . import res_config_settings_notifications
 from . import amazon_offer
 from . import amazon_order_failure
 from . import res_partner

@@ -26,6 +26,7 @@ SYNC_LOCK_KEYS = {
     "inventory": 0x414D5A05,
     "returns": 0x414D5A06,
     "refunds": 0x414D5A17,
+    "notifications": 0x414D5A07,
 }
 
 
@@ -112,6 +113,7 @@ class AmazonSyncRun(models.Model):
             ("inventory", "FBA Inventory"),
             ("returns", "FBA Returns"),
             ("refunds", "Refunds"),
+            ("notifications", "Notifications"),
         ],
         required=True,
         default="orders",

@@ -336,3 +336,8 @@ ACTIONS = {
         security,
     )
 }
+
+# the notifications campaign's and bench-freshness's actions (their own file)
+from _notifications_odoo import ACTIONS as NOTIFICATION_ACTIONS  # noqa: E402
+
+ACTIONS.update(NOTIFICATION_ACTIONS)

@@ -134,6 +134,23 @@ def demo_setup(opts):
         cr.commit()
         step("connection", started)
 
+        if opts.get("sqs"):  # Amazon's order notifications through the demo's SQS server
+            started = time.monotonic()
+            sqs = opts["sqs"]
+            account.write(
+                {
+                    "sqs_queue_url": sqs["queue_url"],
+                    "sqs_region": sqs["region"],
+                    "sqs_endpoint": sqs["endpoint"],
+                    "aws_access_key_id": sqs["access_key_id"],
+                    "aws_secret_access_key": sqs["secret_access_key"],
+                }
+            )
+            account.action_setup_notifications()
+            result["notifications"] = account.notifications_active
+            cr.commit()
+            step("notifications set-up", started)
+
         started = time.monotonic()
         outcome = account._sync_orders(trigger="manual")
         result["sync_errors"] = outcome.errors

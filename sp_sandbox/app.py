@@ -22,6 +22,7 @@ from .api.pagination import PageTokens
 from .auth import Authority
 from .control import RULES as CONTROL_RULES
 from .control import control
+from .notify import Notifier
 from .recorder import RECORDER, Exchange
 
 _logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class SandboxApp:
         self.secret = secrets.token_bytes(16)
         self.auth = Authority(state.scenario.seller)
         self.pages = PageTokens(self.secret)
+        self.notifier = Notifier(state)
         self.gzip_reports = True
         rules = [Rule("/auth/o2/token", methods=["POST"], endpoint=("lwa", None))]
         rules += [

@@ -12,6 +12,17 @@ from .api.common import ApiError
 
 # Operations Amazon serves only with an RDT (a plain access token gets 403).
 RESTRICTED = {"getOrderBuyerInfo", "getOrderAddress", "getOrderItemsBuyerInfo"}
+# Operations Amazon serves only with a grantless token (LWA client_credentials grant), and
+# the scope that token must carry.
+GRANTLESS = {
+    "getDestinations",
+    "createDestination",
+    "getDestination",
+    "deleteDestination",
+    "getSubscriptionById",
+    "deleteSubscriptionById",
+}
+GRANTLESS_SCOPES = ("sellingpartnerapi::notifications",)
 DENIED = "Access to requested resource is denied."
 _CREDENTIALS = (
     ("client_id", "clientId"),
@@ -39,6 +50,7 @@ class Authority:
         self.rdt_ttl = 3600
         self._tokens = {}  # access token -> expiry (monotonic)
         self._rdts = {}  # rdt -> (expiry, grants)
+        self._grantless = {}  # grantless access token -> expiry
         self._lock = threading.Lock()
 
     def set_credentials(self, client_id=None, client_secret=None, refresh_token=None):
@@ -53,7 +65,10 @@ class Authority:
         return expected is None or hmac.compare_digest(str(expected), str(value))
 
     def exchange(self, form):
-        """LWA's refresh_token grant: (HTTP status, JSON body), a new access token on success."""
+        """LWA's refresh_token grant: (HTTP status, JSON body), a new access token on success
+        (the client_credentials grant: see :meth:`grantless`)."""
+        if form.get("grant_type") == "client_credentials":
+            return self.grantless(form)
         if form.get("grant_type") != "refresh_token":
             return _lwa_error(
                 400,
@@ -92,6 +107,30 @@ class Authority:
             "expires_in": int(self.access_token_ttl),
         }
 
+    def grantless(self, form):
+        """LWA's client_credentials grant (no seller): a token for the grantless operations."""
+        if not form.get("client_id") or not form.get("client_secret"):
+            return _lwa_error(
+                400,
+                "invalid_request",
+                "The request is missing a required parameter : client_id/client_secret",
+            )
+        if form.get("scope") not in GRANTLESS_SCOPES:
+            return _lwa_error(400, "invalid_scope", "The request has an invalid parameter : scope")
+        if not self._matches("client_id", form["client_id"]) or not self._matches(
+            "client_secret", form["client_secret"]
+        ):
+            return _lwa_error(401, "invalid_client", "Client authentication failed")
+        token = "Atc|sandbox-" + secrets.token_urlsafe(24)
+        with self._lock:
+            self._grantless[token] = time.monotonic() + float(self.access_token_ttl)
+        return 200, {
+            "access_token": token,
+            "scope": form["scope"],
+            "token_type": "bearer",
+            "expires_in": int(self.access_token_ttl),
+        }
+
     def grant_rdt(self, grants):
         """A new RDT for ``grants`` (method, path regex, data elements): (token, expiresIn)."""
         token = "Atz.sprdt|sandbox-" + secrets.token_urlsafe(24)
@@ -106,6 +145,15 @@ class Authority:
         with self._lock:
             expiry = self._tokens.get(token)
             rdt = self._rdts.get(token)
+            grantless = self._grantless.get(token)
+        if grantless is not None:
+            if now >= grantless:
+                raise _unauthorized("The access token you provided has expired.")
+            if name not in GRANTLESS:
+                raise _unauthorized("This operation requires the seller's authorization.")
+            return ()
+        if expiry is not None and name in GRANTLESS:
+            raise _unauthorized("This operation requires a grantless access token.")
         if expiry is not None:
             if now >= expiry:
                 raise _unauthorized("The access token you provided has expired.")

@@ -29,6 +29,10 @@ RULES = [
     ("/_sandbox/conventions", ["GET", "POST"], "conventions"),
     ("/_sandbox/stats", ["GET"], "stats"),
     *control_fba.RULES,
+    ("/_sandbox/notifications", ["GET", "DELETE"], "notifications"),
+    ("/_sandbox/notifications/sqs", ["POST"], "notifications_sqs"),
+    ("/_sandbox/notifications/faults", ["POST", "DELETE"], "notifications_faults"),
+    ("/_sandbox/notifications/wait", ["POST"], "notifications_wait"),
 ]
 
 
@@ -121,7 +125,36 @@ def _conventions(app, request, body, args):
     return 200, app.state.conventions.as_dict()
 
 
+def _notifications(app, request, body, args):
+    if request.method == "DELETE":
+        app.notifier.reset()
+    return 200, app.notifier.status()
+
+
+def _notifications_faults(app, request, body, args):
+    if request.method == "DELETE":
+        return 200, app.notifier.set_faults()
+    return 200, app.notifier.set_faults(**(body or {}))
+
+
+def _notifications_wait(app, request, body, args):
+    """Wait (outside the state lock) until every change so far was published."""
+    app.state.lock.release()
+    try:
+        idle = app.notifier.wait_idle(float((body or {}).get("timeout", 30)))
+    finally:
+        app.state.lock.acquire()
+    return 200, {"idle": idle, **app.notifier.status()}
+
+
 ACTIONS = {
+    "notifications": _notifications,
+    "notifications_sqs": lambda app, request, body, args: (
+        200,
+        app.notifier.configure_sqs(**(body or {})),
+    ),
+    "notifications_faults": _notifications_faults,
+    "notifications_wait": _notifications_wait,
     "conventions": _conventions,
     "stats": lambda app, request, body, args: (200, app.state.stats),
     "state": lambda app, request, body, args: (200, app.state.summary()),

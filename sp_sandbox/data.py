@@ -103,6 +103,14 @@ USAGE_PLANS = {
     "getReportDocument": (0.0167, 15),
     "listFinancialEventsByOrderId": (0.5, 30),
     "listFinancialEvents": (0.5, 30),
+    "getDestinations": (1.0, 5),
+    "createDestination": (1.0, 5),
+    "getDestination": (1.0, 5),
+    "deleteDestination": (1.0, 5),
+    "getSubscription": (1.0, 5),
+    "createSubscription": (1.0, 5),
+    "getSubscriptionById": (1.0, 5),
+    "deleteSubscriptionById": (1.0, 5),
 }
 
 # v2026 status -> v0 spelling

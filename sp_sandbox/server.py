@@ -85,6 +85,11 @@ class SandboxServer:
     def access_token_ttl(self, seconds):
         self.app.auth.access_token_ttl = seconds
 
+    @property
+    def notifier(self):
+        """The Notifications API's state and ORDER_CHANGE publisher (``notify.Notifier``)."""
+        return self.app.notifier
+
     # --- lifecycle ----------------------------------------------------------
     def start(self):
         if self._server is not None:
@@ -102,12 +107,14 @@ class SandboxServer:
             daemon=True,
         )
         self._thread.start()
+        self.app.notifier.start()
         return self
 
     def stop(self):
         if self._server is None:
             return
         self._stop_event.set()
+        self.app.notifier.stop()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

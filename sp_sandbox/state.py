@@ -36,6 +36,8 @@ class SellerState:
         self.lock = threading.RLock()
         self.items_page_size = 3  # getOrderItems / getOrderItemsBuyerInfo page size (v0)
         self._rng = random.Random(0)
+        # listener(order_id, when) after each order change (the notifications' publisher)
+        self.listeners = []
         self.reset()
 
     # --- lifecycle --------------------------------------------------------
@@ -171,7 +173,13 @@ class SellerState:
             record = normalize_order(raw, self.marketplaces, now)
             self._records[record["orderId"]] = record
             self._list_skus(record)
+            if record["createdTime"] <= self.now():
+                self._changed(record["orderId"], self.now())
             return record["orderId"]
+
+    def _changed(self, order_id, when):
+        for listener in self.listeners:
+            listener(order_id, when)
 
     def _list_skus(self, record):
         """An order's SKUs the seller has no listing for get one, with no stock."""
@@ -211,6 +219,7 @@ class SellerState:
         record["events"] = [e for e in record["events"] if e[0] <= now]
         for kind, payload in events:
             record["events"].append((now, kind, payload))
+        self._changed(record["orderId"], now)
         return now
 
     def set_status(self, order_id, status):

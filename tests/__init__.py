@@ -13,3 +13,4 @@ from . import test_security
 from . import test_invoice_upload
 from . import test_fba_inventory
 from . import test_refunds
+from . import test_notifications

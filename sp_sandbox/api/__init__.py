@@ -1,6 +1,6 @@
 """The SP-API operations of the sandbox, one module per API (see ``common.Operation``)."""
 
-from . import feeds, finances, orders, reports, sellers, shipping, tokens
+from . import feeds, finances, notifications, orders, reports, sellers, shipping, tokens
 
 OPERATIONS = (
     sellers.ROUTES
@@ -10,4 +10,5 @@ OPERATIONS = (
     + feeds.ROUTES
     + finances.ROUTES
     + reports.ROUTES
+    + notifications.ROUTES
 )
