@@ -2,11 +2,30 @@
 """The entry points of an account's order and shipment synchronizations: the buttons, the
 scheduled actions and the runs they start (see ``amazon_sync_run`` for the framework)."""
 
-from odoo import _, api, models
+import logging
+
+from odoo import _, api, fields, models
+
+from ..amazon_sp import errors as amazon_errors
+
+_logger = logging.getLogger(__name__)
 
 
 class AmazonAccount(models.Model):
     _inherit = "amazon.account"
+
+    # Where a scheduled order sync stopped on its time budget, within its window: the next
+    # run reads the same window (same end) from that page, minus the orders already applied.
+    orders_window_end = fields.Datetime(
+        string="Window Being Read Until",
+        copy=False,
+        readonly=True,
+        help="A synchronization stopped on its time budget within the window ending then "
+        "(UTC); the next one goes on in it. Empty: no window under way.",
+    )
+    orders_page_token = fields.Char(copy=False, readonly=True)
+    orders_page_done = fields.Text(copy=False, readonly=True)
+    orders_window_unidentified = fields.Integer(copy=False, readonly=True)
 
     # --- Synchronizations: buttons, scheduled actions and entry points -----------------------
     def action_sync_orders(self):
@@ -33,7 +52,8 @@ class AmazonAccount(models.Model):
             # advance, so the next run starts where this one did.
             with run.api() as client:
                 run.account._amazon_pull_orders(client, run.outcome)
-                run.account._amazon_retry_failed_orders(client, run.outcome)
+                if not run.outcome.more:
+                    run.account._amazon_retry_failed_orders(client, run.outcome)
             run.account._amazon_notify_new_failures()
         return run.outcome
 
@@ -79,7 +99,10 @@ class AmazonAccount(models.Model):
             # On an error for the whole account (credentials, outage...) the deliveries
             # not sent stay pending for the next run.
             with run.api(connect=bool(todo)) as client:
-                for picking in todo:
+                for index, picking in enumerate(todo):
+                    if index and run.out_of_time():  # the next run sends the others
+                        run.outcome.more = True
+                        break
                     result = picking._amazon_send_shipment(client, run.outcome)
                     run.outcome.counts[result] += 1
                     if result == "failed":
@@ -92,3 +115,92 @@ class AmazonAccount(models.Model):
                     _("Amazon refused shipment confirmations (%(account)s)", account=self.name),
                 )
         return run.outcome
+
+    # --- Where a scheduled order sync stopped in its window ----------------------------------
+    def _amazon_window_resume(self):
+        """Where to read the window from: {"end": its end (None: a new window ending at
+        Amazon's time minus the margin), "token": the page token (None: the first page),
+        "done": refs of that page already applied, "unidentified": orders without a
+        reference met earlier in the window}."""
+        if not self.orders_window_end or self.orders_window_end <= self.last_orders_sync:
+            return {"end": None, "token": None, "done": set(), "unidentified": 0}
+        return {
+            "end": self.orders_window_end,
+            "token": self.orders_page_token or None,
+            "done": set((self.orders_page_done or "").split()),
+            "unidentified": self.orders_window_unidentified,
+        }
+
+    def _amazon_resumed_pages(self, pages, resume):
+        """``pages``; Amazon refusing the page token of a resumed window (kept over 24
+        hours, or the search changed) drops it, so that the next run reads the window
+        from its start: orders already applied are recognised, none is lost."""
+        first = True
+        try:
+            for page in pages:
+                first = False
+                yield page
+        except amazon_errors.SpApiBadRequestError:
+            if first and resume["token"]:
+                _logger.warning(
+                    "Amazon account %s: the page token of the window under way was refused; "
+                    "the next run reads the window from its start.",
+                    self.id,
+                )
+                self._amazon_window_done()
+                self._amazon_commit()
+            raise
+
+    def _amazon_paced_out(self, client, operation, outcome):
+        """Whether Amazon's rate limit of ``operation`` (searchOrders: about one call a
+        minute after a burst of 20) would make a timed run wait past its budget: then it
+        stops with work left, and its job is triggered when the call is allowed again."""
+        if outcome.budget is None:
+            return False
+        wait = client.pacing_wait(operation)
+        if wait <= outcome.budget.remaining():
+            return False
+        outcome.more = True
+        outcome.resume_after = max(outcome.resume_after, wait)
+        return True
+
+    def _amazon_orders_page_size(self):
+        """Orders per searchOrders page: Amazon's maximum (each call is paced at about
+        one a minute); tests may ask for smaller pages to cross page boundaries."""
+        size = self.env.context.get("amazon_test_page_size")
+        if size and self._amazon_in_test_mode():
+            return int(size)
+        return 100
+
+    @staticmethod
+    def _amazon_page_refs(page):
+        return (
+            {order.order_id for order in page.orders}
+            | {failure.order_id for failure in page.failures if failure.order_id}
+            | {skip.order_id for skip in page.skipped if skip.order_id}
+        )
+
+    def _amazon_stop_in_window(self, window_end, token, done, resume, outcome):
+        """The run stops on its time budget before the end of its window: keep the window
+        (``last_orders_sync`` does not move) and where in it the next run goes on."""
+        self.write(
+            {
+                "orders_window_end": window_end,
+                "orders_page_token": token or False,
+                "orders_page_done": " ".join(sorted(done)) or False,
+                "orders_window_unidentified": resume["unidentified"]
+                + outcome.counts["unidentified"],
+            }
+        )
+        self._amazon_commit()
+
+    def _amazon_window_done(self):
+        if self.orders_window_end or self.orders_page_token or self.orders_page_done:
+            self.write(
+                {
+                    "orders_window_end": False,
+                    "orders_page_token": False,
+                    "orders_page_done": False,
+                    "orders_window_unidentified": 0,
+                }
+            )
