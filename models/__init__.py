@@ -7,6 +7,7 @@ from . import amazon_account_orders
 from . import amazon_account_stock
 from . import amazon_account_accounting
 from . import amazon_account_runs
+from . import amazon_account_dashboard
 from . import amazon_sync_budget
 from . import amazon_sync_run
 from . import res_config_settings

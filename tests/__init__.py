@@ -11,3 +11,4 @@ from . import test_i18n
 from . import test_sync_history
 from . import test_security
 from . import test_run_budget
+from . import test_dashboard
