@@ -20,6 +20,7 @@
         "data/invoice_mail_templates.xml",
         "views/amazon_marketplace_views.xml",
         "views/amazon_account_views.xml",
+        "views/amazon_account_dashboard_views.xml",
         "views/amazon_offer_views.xml",
         "views/amazon_feed_views.xml",
         "views/amazon_order_failure_views.xml",

@@ -200,6 +200,11 @@ class SpApiClient:
     def bucket(self, operation):
         return self._limiter.bucket(self.config.endpoint, self._seller_key, operation)
 
+    def pacing_wait(self, operation):
+        """Seconds the next call of ``operation`` would wait for its rate limit (0: none),
+        so that a caller with a deadline can stop instead of waiting past it."""
+        return self.bucket(operation).wait()
+
     def _call(
         self, api, operation, fn, *args, idempotent=True, expect_body=True, rdt=None, **kwargs
     ):

@@ -55,6 +55,7 @@ class OrdersApi:
 
     version = None
     parser = None
+    search_operation = None  # the operation a search page costs (its rate limit)
 
     def __init__(self, client):
         self._client = client
@@ -109,10 +110,14 @@ class OrdersApi:
         fulfilled_by=None,
         fulfillment_statuses=None,
         page_size=100,
+        page_token=None,
     ):
         """Yield :class:`OrdersPage` objects of the orders updated in the window, every
         page followed. ``fulfilled_by``: ``"AMAZON"``/``"MERCHANT"``;
         ``fulfillment_statuses``: ``const.ORDER_STATUSES`` values (None: every status).
+        ``page_token``: resume an earlier search at that page (the same window,
+        ``last_updated_before`` included, and filters; Amazon keeps a token 24 hours);
+        ``page.next_token`` is the token of the page after each one.
 
         The window ends at Amazon's time minus :data:`.window.WINDOW_MARGIN` (or the
         earlier ``last_updated_before``), sent on every page: ``page.window_end``.
@@ -130,6 +135,7 @@ class OrdersApi:
             fulfilled_by=fulfilled_by,
             fulfillment_statuses=fulfillment_statuses,
             page_size=page_size,
+            page_token=page_token,
         )
         single = fulfilled_by[0] if fulfilled_by and len(set(fulfilled_by)) == 1 else None
         resolver = None
@@ -317,6 +323,7 @@ class OrdersV2026(OrdersApi):
 
     version = "v2026"
     parser = staticmethod(parse_order)
+    search_operation = "searchOrders"
 
     def search_raw(
         self,
@@ -327,8 +334,10 @@ class OrdersV2026(OrdersApi):
         fulfillment_statuses=None,
         included_data=const.ORDER_INCLUDED_DATA,
         page_size=100,
+        page_token=None,
     ):
-        """Yield :class:`Page` objects of raw v2026 orders, following nextToken."""
+        """Yield :class:`Page` objects of raw v2026 orders, following nextToken (from
+        ``page_token`` when given)."""
         if not marketplace_ids:
             raise ValueError("marketplace_ids is required")
         client = self._client
@@ -366,7 +375,7 @@ class OrdersV2026(OrdersApi):
             _window_end(body.get("lastUpdatedBefore"), "searchOrders")  # readable if sent
             return orders, next_token, end
 
-        yield from _pages(fetch)
+        yield from _pages(fetch, page_token)
 
     def _search(self, last_updated_after, marketplace_ids, **kwargs):
         return self.search_raw(last_updated_after, marketplace_ids, **kwargs)
@@ -381,6 +390,7 @@ class OrdersV0(OrdersApi):
 
     version = "v0"
     parser = staticmethod(parse_order_v0)
+    search_operation = "getOrders"
 
     RDT = (
         ("GET", "/orders/v0/orders", V0_PII_ELEMENTS),
@@ -416,6 +426,7 @@ class OrdersV0(OrdersApi):
         fulfillment_channels=None,
         order_statuses=None,
         page_size=100,
+        page_token=None,
     ):
         """Yield :class:`Page` objects of raw v0 orders (with ``OrderItems`` attached
         and PII obtained with a Restricted Data Token); filters in v0 spelling."""
@@ -456,7 +467,7 @@ class OrdersV0(OrdersApi):
             _window_end(payload.get("LastUpdatedBefore"), "getOrders")  # readable if sent
             return orders, payload.get("NextToken"), end
 
-        yield from _pages(fetch)
+        yield from _pages(fetch, page_token)
 
     def _search(
         self,
@@ -468,6 +479,7 @@ class OrdersV0(OrdersApi):
         fulfillment_statuses,
         page_size,
         included_data=None,
+        page_token=None,
     ):
         channels = [_V0_CHANNELS[value] for value in fulfilled_by or ()] or None
         statuses = [
@@ -480,6 +492,7 @@ class OrdersV0(OrdersApi):
             fulfillment_channels=channels,
             order_statuses=statuses,
             page_size=page_size,
+            page_token=page_token,
         )
 
     def get_raw(self, order_id):

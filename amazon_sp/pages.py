@@ -110,10 +110,11 @@ def _window_end(value, operation):
         ) from None
 
 
-def _pages(fetch):
+def _pages(fetch, token=None):
     """Yield :class:`Page` objects of a paginated search; ``fetch(token)`` returns one
-    page as (raw orders, next token or None, window end); the first call gets None."""
-    token, number = None, 0
+    page as (raw orders, next token or None, window end); the first call gets ``token``
+    (None: the first page; a page token: resume a search there)."""
+    number = 0
     while True:
         orders, token, window_end = fetch(token)
         number += 1

@@ -98,6 +98,13 @@ class TokenBucket:
             self._refill(self._clock())
             return self._tokens
 
+    def wait(self):
+        """Seconds a caller would wait for a token now (nothing is reserved)."""
+        with self._lock:
+            self._refill(self._clock())
+            need = 1.0 + min(self.burst - 1.0, self.rate * self.margin)
+            return 0.0 if self._tokens >= need else (need - self._tokens) / self.rate
+
     def reserve(self, max_wait=None):
         """Reserve a token; return the seconds to wait for it, or None (and
         reserve nothing) if that wait would exceed ``max_wait``."""

@@ -6,6 +6,9 @@ from . import amazon_account_owned
 from . import amazon_account_orders
 from . import amazon_account_stock
 from . import amazon_account_accounting
+from . import amazon_account_runs
+from . import amazon_account_dashboard
+from . import amazon_sync_budget
 from . import amazon_account_invoicing
 from . import amazon_account_notifications
 from . import amazon_sync_run

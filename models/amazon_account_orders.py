@@ -116,20 +116,43 @@ class AmazonAccount(models.Model):
             raise UserError(
                 _("Account %(account)s has no marketplace to synchronize.", account=self.name)
             )
-        pages = client.orders_api(self.orders_api_version).search(
+        # A run that stopped on its time budget left where it was in its window: the same
+        # window (same end), resumed at the page it stopped in (see _amazon_stop_in_window).
+        resume = self._amazon_window_resume()
+        token = resume["token"]
+        orders_api = client.orders_api(self.orders_api_version)
+        if self._amazon_paced_out(client, orders_api.search_operation, outcome):
+            return
+        pages = orders_api.search(
             last_updated_after=self.last_orders_sync,
             marketplace_ids=marketplace_refs,
             fulfillment_statuses=const.SEARCH_STATUSES,
+            last_updated_before=resume["end"],
+            page_token=token,
+            page_size=self._amazon_orders_page_size(),
         )
         window_end = None
         seen = 0
-        for page in pages:
+        for page in self._amazon_resumed_pages(pages, resume):
+            window_end = page.window_end or window_end
             # Apply on a snapshot taken now, not before Amazon answered (an LWA token and
             # 429 retries can take seconds): fewer changes made meanwhile by users to meet.
             self._amazon_commit()
-            self._amazon_apply_page(page, outcome)
+            skip, resume["done"] = resume["done"], set()
+            left = self._amazon_apply_page(page, outcome, skip_refs=skip)
             seen += len(page.raw_orders)
-            window_end = page.window_end or window_end
+            if outcome.more:  # out of time within the page: read it again, minus the done
+                done = skip | (self._amazon_page_refs(page) - {o.order_id for o in left})
+                self._amazon_stop_in_window(window_end, token, done, resume, outcome)
+                return
+            token = page.next_token
+            if token and (
+                outcome.out_of_time()
+                or self._amazon_paced_out(client, orders_api.search_operation, outcome)
+            ):
+                outcome.more = True
+                self._amazon_stop_in_window(window_end, token, set(), resume, outcome)
+                return
             self._amazon_commit()
             _logger.info(
                 "Amazon account %s: page %s done, %s orders so far (%s created, %s failed).",
@@ -139,7 +162,7 @@ class AmazonAccount(models.Model):
                 outcome.counts["created"],
                 outcome.counts["failed"],
             )
-        if outcome.counts["unidentified"]:
+        if outcome.counts["unidentified"] or resume["unidentified"]:
             # An order without reference cannot be fetched again by itself: keep the window
             # so that the next runs read it again instead of losing it, but not forever: the
             # same unreadable order would hold the account back and every run would re-read
@@ -154,6 +177,7 @@ class AmazonAccount(models.Model):
             self.orders_window_holds = 0
         if window_end and window_end > self.last_orders_sync:
             self.last_orders_sync = window_end
+        self._amazon_window_done()
         self._amazon_commit()
 
     def _amazon_release_window(self):
@@ -179,7 +203,10 @@ class AmazonAccount(models.Model):
                 ("order_ref", "not in", list(outcome.seen_refs)),
             ]
         )
-        for failure in failures:
+        for index, failure in enumerate(failures):
+            if index and outcome.out_of_time():
+                outcome.more = True
+                return
             if not re.match(const.ORDER_REF_PATTERN, failure.order_ref or ""):
                 continue
             try:
@@ -198,23 +225,28 @@ class AmazonAccount(models.Model):
         return page
 
     # --- Applying -----------------------------------------------------------------------------
-    def _amazon_apply_page(self, page, outcome):
-        """Apply one page of Amazon orders (``amazon_sp.orders.OrdersPage``); one bad
-        order never stops the others."""
+    def _amazon_apply_page(self, page, outcome, skip_refs=()):
+        """Apply one page of Amazon orders (``amazon_sp.orders.OrdersPage``) but those of
+        ``skip_refs`` (applied by an earlier run that stopped in this page); one bad order
+        never stops the others. Returns the orders left when the run's time budget ran out
+        within the page (``outcome.more`` is set then)."""
         for failure in page.failures:
             if failure.order_id is None:
                 self._amazon_unidentified_order(failure, outcome)
-            else:
+            elif failure.order_id not in skip_refs:
                 self._amazon_order_failed(failure.order_id, failure.message, outcome)
         for skip in page.skipped:
-            self._amazon_order_skipped(skip, outcome)
-        orders = page.orders
+            if skip.order_id not in skip_refs:
+                self._amazon_order_skipped(skip, outcome)
+        orders = [order for order in page.orders if order.order_id not in skip_refs]
         if not orders:
-            return
+            return []
         conflicts = self._amazon_apply_parsed(orders, outcome)
+        if outcome.more:
+            return conflicts
         for attempt in range(CONFLICT_RETRIES):
             if not conflicts:
-                return
+                return []
             # A user (validating a delivery) or another process changed these sale orders
             # after this transaction's snapshot: commit, so that a new snapshot sees their
             # change, and apply Amazon's update on top of it.
@@ -231,14 +263,19 @@ class AmazonAccount(models.Model):
                 outcome,
                 notify=False,
             )
+        return []
 
     def _amazon_apply_parsed(self, orders, outcome):
         """Apply parsed orders, each in its own savepoint; returns those that ran into a
-        concurrent change of their sale order (nothing of them was applied)."""
+        concurrent change of their sale order (nothing of them was applied) and, when the
+        run's time budget ran out (``outcome.more`` set), those not reached."""
         ctx = self._amazon_page_context(orders, outcome)
         conflicts = []
         locked_since = None
-        for order in orders:
+        for index, order in enumerate(orders):
+            if index and outcome.out_of_time():  # at least one order per run: progress
+                outcome.more = True
+                return conflicts + orders[index:]
             # A sale order the sync updates stays locked until its transaction ends, and a
             # user editing it must not wait for a whole page (100 orders): commit within
             # SYNC_COMMIT_SECONDS of the first such update. New orders lock nothing users

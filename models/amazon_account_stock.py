@@ -42,9 +42,17 @@ class AmazonAccount(models.Model):
             account, Feed = run.account, run.account.env["amazon.feed"]
             failed = account.env["amazon.offer"]
             with run.api() as client:
+                before = sum(run.outcome.counts.values())
                 failed = Feed._amazon_check_reports(account, client, run.outcome)
+                reports_read = sum(run.outcome.counts.values()) != before
                 offers, quantities = account.env["amazon.offer"]._amazon_stock_to_push(account)
-                for marketplace in offers.marketplace_id:
+                if run.outcome.more:  # out of time reading reports: push in the next run
+                    offers = offers.browse()
+                for index, marketplace in enumerate(offers.marketplace_id):
+                    # One batch at least per run: a report read, or else one feed sent.
+                    if (index or reports_read) and run.out_of_time():
+                        run.outcome.more = True
+                        break
                     batch = offers.filtered(lambda o, mp=marketplace: o.marketplace_id == mp)
                     Feed._amazon_submit(
                         account, client, marketplace, batch, quantities, run.outcome

@@ -115,7 +115,10 @@ class AmazonFeed(models.Model):
             [("account_id", "=", account.id), ("state", "=", "submitted")], order="id"
         )
         stale_before = fields.Datetime.now() - timedelta(hours=const.FEED_STALE_HOURS)
-        for feed in feeds:
+        for index, feed in enumerate(feeds):
+            if index and outcome.out_of_time():  # the next run reads the others
+                outcome.more = True
+                break
             status = client.feeds.get(feed.feed_ref)
             processing = status.processing_status
             feed.amazon_status = processing

@@ -122,6 +122,9 @@ class AmazonSettlement(models.Model):
         for group in groups:
             if not group.is_closed or group.group_id in known:
                 continue
+            if created and outcome.out_of_time():  # one settlement per run at least
+                outcome.more = True
+                break
             events = client.list_financial_events_by_group_id(group.group_id)
             with self.env.cr.savepoint():
                 created |= self._amazon_create_from_group(account, group, events)

@@ -3,16 +3,25 @@
 lock, the ``amazon.sync.run`` record of the history, the SP-API session, the counts."""
 
 import logging
+import math
 import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import clean_context
 
 from ..amazon_sp.errors import SpApiError
+from .amazon_sync_budget import (
+    BUDGET_PARAM,
+    DEFAULT_BUDGET,
+    TRIGGER_MIN_AGE,
+    RunBudget,
+    current_cron_job,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -28,6 +37,16 @@ SYNC_LOCK_KEYS = {
     "refunds": 0x414D5A17,
     "notifications": 0x414D5A07,
 }
+# The scheduled action of each kind, triggered again when a scheduled run stops on its time
+# budget with work left (a run inside a cron job triggers that job itself).
+SYNC_CRONS = {
+    "orders": "sale_amazon_connector.ir_cron_sync_orders",
+    "pickings": "sale_amazon_connector.ir_cron_sync_pickings",
+    "stock": "sale_amazon_connector.ir_cron_sync_stock",
+    "settlements": "sale_amazon_connector.ir_cron_import_settlements",
+}
+# Context key of the tests: the budget of scheduled runs in seconds (honoured in tests only).
+TEST_BUDGET_KEY = "amazon_test_run_budget"
 
 
 @dataclass
@@ -42,6 +61,14 @@ class SyncOutcome:
     throttled: int = 0
     started: float = field(default_factory=time.monotonic)
     caches: dict = field(default_factory=dict)  # countries and states, across pages
+    more: bool = False  # stopped on its time budget with work left: the cron goes on
+    resume_after: float = 0.0  # seconds before going on is useful (Amazon's rate limit)
+    budget: RunBudget | None = field(default=None, repr=False)  # scheduled runs only
+
+    def out_of_time(self):
+        """Whether the run's time budget is spent (never for runs without one: buttons,
+        Recover Order). Loops check it between batches and stop with ``more = True``."""
+        return self.budget is not None and self.budget.spent()
 
 
 class SyncRun:
@@ -58,6 +85,11 @@ class SyncRun:
         self.outcome = SyncOutcome()
         self.busy = False
         self.record = account.env["amazon.sync.run"]
+
+    def out_of_time(self):
+        """True once the run's time budget is spent (scheduled runs only): stop between
+        two batches, committed, and set ``outcome.more`` when work is left."""
+        return self.outcome.out_of_time()
 
     def start(self):
         """Record the run in the history (done on entry unless the flow defers it)."""
@@ -140,6 +172,10 @@ class AmazonSyncRun(models.Model):
     api_calls = fields.Integer(string="API Calls")
     throttled_count = fields.Integer(string="Throttled (429)")
     error_summary = fields.Text(string="Errors")
+    continued = fields.Boolean(
+        help="The run stopped on its time budget with work left; the next run, scheduled "
+        "at once, went on where it stopped.",
+    )
 
     @api.depends(
         "kind", "created_count", "updated_count", "cancelled_count", "failed_count", "skipped_count"
@@ -223,6 +259,7 @@ class AmazonSyncRun(models.Model):
                 "api_calls": outcome.api_calls,
                 "throttled_count": outcome.throttled,
                 "error_summary": "\n".join(outcome.errors + outcome.failures) or False,
+                "continued": outcome.more,
             }
         )
 
@@ -260,10 +297,19 @@ class AmazonAccount(models.Model):
 
         The account's lock of ``kind`` is held for the whole block (taken without
         waiting: ``run.busy`` when another run holds it); the run record is created on
-        entry (or by ``run.start()`` when ``start`` is false) and finished on exit."""
+        entry (or by ``run.start()`` when ``start`` is false) and finished on exit.
+
+        A scheduled run (``trigger`` "cron") has a time budget: its loops stop between
+        batches once ``run.out_of_time()``, setting ``run.outcome.more`` when work is
+        left; on exit the run is committed and its scheduled action triggered again."""
         self.ensure_one()
         account = self._amazon_sync_env()
         run = SyncRun(account, kind, trigger)
+        if trigger == "cron":
+            job = current_cron_job()
+            run.outcome.budget = RunBudget(
+                self._amazon_run_budget_seconds(), job and job["pass_started"]
+            )
         with account._amazon_sync_lock(kind) as locked:
             if not locked:
                 _logger.info(
@@ -280,6 +326,53 @@ class AmazonAccount(models.Model):
             yield run
             if run.record:
                 account._amazon_finish_run(run.record, run.outcome)
+        if run.outcome.more and trigger == "cron":
+            account._amazon_continue_later(kind, run.outcome)
+
+    def _amazon_run_budget_seconds(self):
+        """Seconds a scheduled run may work (system parameter ``BUDGET_PARAM``; in tests
+        the context may set it, e.g. 0 so that each run does one batch)."""
+        if TEST_BUDGET_KEY in self.env.context and self._amazon_in_test_mode():
+            return float(self.env.context[TEST_BUDGET_KEY])
+        value = self.env["ir.config_parameter"].sudo().get_param(BUDGET_PARAM)
+        try:
+            seconds = float(value) if value else DEFAULT_BUDGET
+        except ValueError:
+            _logger.warning("Ignoring %s=%r: not a number of seconds.", BUDGET_PARAM, value)
+            seconds = DEFAULT_BUDGET
+        return seconds if seconds > 0 else DEFAULT_BUDGET
+
+    def _amazon_continue_later(self, kind, outcome):
+        """A scheduled run of ``kind`` stopped on its time budget with work left: trigger
+        its scheduled action again (the running job, else the kind's own), committed."""
+        job = current_cron_job()
+        cron = self.env["ir.cron"].sudo()
+        if job:
+            cron = cron.browse(job["cron_id"])
+            # Odoo deletes the job's triggers dated before its start, with whole seconds.
+            wait = job["job_wall"] + TRIGGER_MIN_AGE - time.time()
+            if wait > 0:
+                time.sleep(wait)
+        elif kind in SYNC_CRONS:
+            cron = self.env.ref(SYNC_CRONS[kind], raise_if_not_found=False) or cron
+        if not cron:
+            _logger.warning(
+                "Amazon account %s: no scheduled action goes on with %s.", self.id, kind
+            )
+            return
+        _logger.info(
+            "Amazon account %s: %s run stopped after %.1f s (%s) with work left; %s triggered.",
+            self.id,
+            kind,
+            outcome.budget.elapsed() if outcome.budget else 0.0,
+            (outcome.budget and outcome.budget.reason) or "Amazon's rate limit",
+            cron.name,
+        )
+        at = None
+        if outcome.resume_after:
+            at = fields.Datetime.now() + timedelta(seconds=math.ceil(outcome.resume_after))
+        cron._trigger(at)
+        self._amazon_commit()
 
     def _amazon_sync_env(self):
         """The account as the sync uses it: superuser in the account's company, no

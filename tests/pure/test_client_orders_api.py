@@ -152,3 +152,28 @@ def test_confirm_shipment_and_the_check_before_a_resend(sandbox, version):
         assert api.already_confirmed(order.order_id, "32", items) == shipments.ITEMS_SHIPPED
         assert api.get(order.order_id).status == const.STATUS_SHIPPED
     assert len(sandbox.state.shipments(order.order_id)) == 1
+
+
+@pytest.mark.parametrize("version", ["v2026", "v0"])
+def test_a_search_resumes_at_a_page_token_with_the_same_window(sandbox, version):
+    with make_client(sandbox) as client:
+        api, after = client.orders_api(version), since(sandbox)
+        whole = list(api.search(after, marketplaces(client), page_size=7))
+        assert len(whole) >= 3
+        end, token = whole[0].window_end, whole[0].next_token
+        # Later: the same window (same start, its end given), from the second page on.
+        sandbox.state.advance(600)
+        rest = list(
+            api.search(
+                after, marketplaces(client), page_size=7, last_updated_before=end, page_token=token
+            )
+        )
+    first = {order.order_id for order in whole[0].orders}
+    later = {order.order_id for page in whole[1:] for order in page.orders}
+    resumed = [order.order_id for page in rest for order in page.orders]
+    # Past the first page, in the same fixed window: an order updated since has left it
+    # (for the next window), none can enter it.
+    assert resumed and set(resumed) <= later and not first & set(resumed)
+    assert len(resumed) == len(set(resumed))
+    assert all(page.window_end == end for page in rest)
+    assert client.pacing_wait(api.search_operation) >= 0

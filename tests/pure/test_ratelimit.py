@@ -60,6 +60,18 @@ def test_burst_then_paced():
     assert t.now == pytest.approx(1001.0)
 
 
+def test_wait_tells_the_next_wait_without_reserving():
+    t = FakeTime()
+    bucket = TokenBucket(2.0, 2, clock=t.clock, sleep=t.sleep)
+    assert bucket.wait() == 0
+    bucket.acquire()
+    bucket.acquire()
+    assert bucket.wait() == pytest.approx(0.5)
+    assert bucket.wait() == pytest.approx(0.5), "nothing was reserved"
+    t.now += 0.25
+    assert bucket.wait() == pytest.approx(0.25)
+
+
 def test_margin_keeps_head_room_without_slowing_the_pace():
     t = FakeTime()
     bucket = TokenBucket(100.0, 30, initial=0, margin=0.1, clock=t.clock, sleep=t.sleep)

@@ -1,7 +1,8 @@
 /** @odoo-module **/
 // Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 // Run by tests/test_tour.py (HttpCase, admin, developer mode): from the Sales menu to the Amazon
-// account, Sync Orders, and the synced orders in the sales list.
+// accounts' dashboard (a late order sync shows red), the account, Sync Orders, the synced orders
+// in the sales list, and back to the dashboard, now up to date, whose counters open their lists.
 
 import { registry } from "@web/core/registry";
 import { stepUtils } from "@web_tour/tour_service/tour_utils";
@@ -27,9 +28,14 @@ registry.category("web_tour.tours").add("sale_amazon_connector_sync_tour", {
                 ".o_menu_sections .dropdown-item[data-menu-xmlid='sale_amazon_connector.menu_amazon_account']",
         },
         {
-            content: "Open the sandbox account",
+            content: "The dashboard shows the account, never synced: late, in red",
             extra_trigger: ".o_breadcrumb:contains('Amazon Accounts')",
-            trigger: `.o_list_view .o_data_row .o_data_cell:contains('${ACCOUNT}')`,
+            trigger: `.o_kanban_view .o_kanban_record:contains('${ACCOUNT}') .o_amazon_sync_age.text-danger:contains('never')`,
+            isCheck: true,
+        },
+        {
+            content: "Open the sandbox account",
+            trigger: `.o_kanban_view .o_kanban_record:contains('${ACCOUNT}') .o_kanban_record_title`,
         },
         {
             content: "No order yet",
@@ -45,6 +51,7 @@ registry.category("web_tour.tours").add("sale_amazon_connector_sync_tour", {
             content: "The sync reports what it created",
             trigger: ".o_notification:contains('Amazon orders synchronized'):contains('created')",
             isCheck: true,
+            timeout: 120000, // the sync's answer: wait for it however loaded the machine is
         },
         {
             content: "Open the account's orders",
@@ -54,6 +61,30 @@ registry.category("web_tour.tours").add("sale_amazon_connector_sync_tour", {
             content: "Amazon orders are in the sales list",
             extra_trigger: ".o_breadcrumb:contains('Sales Orders')",
             trigger: ".o_list_view .o_data_row:nth-child(2) .o_data_cell",
+            isCheck: true,
+        },
+        {
+            content: "Back to the accounts' dashboard",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains('Amazon Accounts')",
+        },
+        {
+            content: "The order sync is up to date: no longer red",
+            trigger: `.o_kanban_view .o_kanban_record:contains('${ACCOUNT}') .o_amazon_sync_age.text-success`,
+            isCheck: true,
+        },
+        {
+            content: "Failed orders: none",
+            trigger: `.o_kanban_record:contains('${ACCOUNT}') .o_amazon_failed_orders:contains('0')`,
+            isCheck: true,
+        },
+        {
+            content: "The last sync opens the sync history",
+            trigger: `.o_kanban_record:contains('${ACCOUNT}') a.o_amazon_sync_age`,
+        },
+        {
+            content: "The sync run is in the history",
+            extra_trigger: ".o_breadcrumb:contains('Sync History')",
+            trigger: ".o_list_view .o_data_row .o_data_cell:contains('Manual')",
             isCheck: true,
         },
     ],
