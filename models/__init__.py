@@ -6,12 +6,14 @@ from . import amazon_account_owned
 from . import amazon_account_orders
 from . import amazon_account_stock
 from . import amazon_account_accounting
+from . import amazon_account_retention
 from . import amazon_sync_run
 from . import res_config_settings
 from . import amazon_offer
 from . import amazon_order_failure
 from . import res_partner
 from . import sale_order
+from . import sale_order_retention
 from . import sale_order_line
 from . import amazon_fee_mapping
 from . import amazon_settlement

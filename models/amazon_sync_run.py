@@ -22,6 +22,7 @@ SYNC_LOCK_KEYS = {
     "pickings": 0x414D5A02,
     "stock": 0x414D5A03,
     "settlements": 0x414D5A04,
+    "retention": 0x414D5A10,
 }
 
 
@@ -104,6 +105,7 @@ class AmazonSyncRun(models.Model):
             ("pickings", "Pickings"),
             ("stock", "Stock"),
             ("settlements", "Settlements"),
+            ("retention", "Buyer Data Retention"),
         ],
         required=True,
         default="orders",
@@ -168,6 +170,13 @@ class AmazonSyncRun(models.Model):
             )
         if kind == "settlements":
             return _("%(created)s settlement(s) imported.", **counts)
+        if kind == "retention":
+            return _(
+                "Buyer data removed from %(updated)s order(s): %(created)s contact(s) "
+                "anonymised, %(skipped)s kept as posted invoices show them, %(failed)s "
+                "batch(es) failed.",
+                **counts,
+            )
         return _(
             "%(created)s created, %(updated)s updated, %(cancelled)s cancelled, %(failed)s "
             "failed, %(skipped)s not ready.",

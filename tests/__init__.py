@@ -10,3 +10,4 @@ from . import test_tour
 from . import test_i18n
 from . import test_sync_history
 from . import test_security
+from . import test_retention
