@@ -322,6 +322,7 @@ def security(registry, opts):
                 {
                     "name": login,
                     "login": login,
+                    "email": f"{login}@campaign.example.com",  # chatter messages need one
                     "password": login + "-pw",
                     "company_id": company_a.id,
                     "company_ids": [(6, 0, company_a.ids)],

@@ -15,7 +15,7 @@ from _odoo_harness import say
 
 FOREIGN_ENDPOINT = "https://attacker.example.com"
 ROTATED_TOKEN = "Atzr|campaign-rotated-refresh-token"
-SLOW = 35  # seconds the sandbox holds confirmShipment: more than the client's 30 s timeout
+SLOW = 40  # seconds the sandbox holds confirmShipment: more than the client's 30 s timeout
 
 
 class Attacks:
@@ -314,11 +314,13 @@ class Attacks:
         )
         if text and ("Campaign security-b" in text or "Campaign Company B" in text):
             self.campaign.problem("security: the overlap message names company B's account")
+        elif text and "of a company you cannot access" not in text:
+            self.campaign.problem(f"security: overlap refused for another reason: {text[-200:]}")
 
     def client_options(self):
         """An inventory user retries a delivery with huge client options: the client keeps
-        its own 30 s timeout (Amazon held the answer 35 s: the answer is lost, the delivery
-        stays to send) instead of waiting as long as the caller asked."""
+        its own 30 s timeout (Amazon holds the answer ``SLOW`` s: the answer is lost, the
+        delivery stays to send) instead of waiting as long as the caller asked."""
         stock, picking = "campaign_stock_a", self.info["picking"]
         if not picking:
             self.campaign.problem("security: no delivery of account A to retry")
@@ -352,7 +354,7 @@ class Attacks:
         self.verdict(
             "oversized amazon_client_options via action_retry_amazon_sync",
             stock,
-            seconds < SLOW and status != "done",
+            status != "done",
             f"gave up after {seconds:.0f} s, delivery {status}",
         )
 
