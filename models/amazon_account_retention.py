@@ -77,6 +77,7 @@ class AmazonAccount(models.Model):
             if account.pii_retention_days < 0:
                 raise ValidationError(_("The buyer data retention cannot be negative."))
 
+    @api.depends("pii_retention_days")
     def _compute_pii_retention_due_count(self):
         now = fields.Datetime.now()
         for account in self:
