@@ -66,6 +66,8 @@ class SaleOrder(models.Model):
             return 0, 0
         self._amazon_remove_gift_messages()
         partners = self.partner_id | self.partner_invoice_id | self.partner_shipping_id
+        # Never a user's or a company's own contact (an order moved to one by hand).
+        partners = partners.filtered(lambda p: not p.user_ids and not p.ref_company_ids)
         partners = partners - self._amazon_partners_still_needed(partners)
         on_invoices = self._amazon_partners_on_posted_invoices(partners)
         anonymised = partners - on_invoices
@@ -138,30 +140,26 @@ class SaleOrder(models.Model):
         return partners.browse([row[0] for row in self.env.cr.fetchall()])
 
     def _amazon_partners_on_posted_invoices(self, partners):
-        """The contacts among ``partners`` that a posted customer invoice or credit note
-        names (as customer, commercial partner or delivery address)."""
+        """The contacts among ``partners`` that a posted journal entry names (customer
+        invoices and credit notes above all: as customer, commercial partner or delivery
+        address; any other posted entry too, to be safe)."""
         if not partners:
             return partners
         self.env["account.move"].flush_model(
-            ["partner_id", "partner_shipping_id", "commercial_partner_id", "state", "move_type"]
+            ["partner_id", "partner_shipping_id", "commercial_partner_id", "state"]
         )
         self.env.cr.execute(
             """
             SELECT partner_id FROM account_move
-             WHERE partner_id IN %(partners)s AND state = 'posted' AND move_type IN %(types)s
+             WHERE partner_id IN %(partners)s AND state = 'posted'
              UNION
             SELECT partner_shipping_id FROM account_move
              WHERE partner_shipping_id IN %(partners)s AND state = 'posted'
-               AND move_type IN %(types)s
              UNION
             SELECT commercial_partner_id FROM account_move
              WHERE commercial_partner_id IN %(partners)s AND state = 'posted'
-               AND move_type IN %(types)s
             """,
-            {
-                "partners": tuple(partners.ids),
-                "types": ("out_invoice", "out_refund", "out_receipt"),
-            },
+            {"partners": tuple(partners.ids)},
         )
         return partners.browse([row[0] for row in self.env.cr.fetchall()])
 
