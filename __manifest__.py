@@ -26,6 +26,7 @@
         "views/amazon_order_failure_views.xml",
         "views/amazon_sync_run_views.xml",
         "views/sale_order_views.xml",
+        "views/amazon_account_retention_views.xml",
         "views/stock_picking_views.xml",
         "views/amazon_recover_order_views.xml",
         "views/res_config_settings_views.xml",

@@ -35,7 +35,7 @@ from sp_api.api.sellers.sellers import Sellers
 from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
 
-from . import const, errors, finances, orders, ratelimit, refunds, types, window
+from . import const, documents, errors, finances, orders, ratelimit, refunds, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
 from .inventory import InventoryApi
@@ -60,6 +60,9 @@ class ClientConfig:
     max_attempts: int = 8
     max_retry_seconds: float = 300.0
     user_agent: str | None = None
+    # What document downloads accept (documents.DocumentLimits); None -> the defaults for
+    # ``endpoint`` (loopback documents only for a client of a loopback sandbox).
+    document_limits: documents.DocumentLimits | None = None
 
     def __post_init__(self):
         register_secret(self.client_secret)
@@ -73,6 +76,8 @@ class ClientConfig:
             raise ValueError("endpoint must be an http(s) URL")
         if self.lwa_endpoint is None:
             self.lwa_endpoint = const.LWA_TOKEN_URL
+        if self.document_limits is None:
+            self.document_limits = documents.DocumentLimits.for_endpoint(self.endpoint)
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
 

@@ -17,14 +17,13 @@ download/upload with a bare httpx client outside our timeout and retry rules.
 from __future__ import annotations
 
 import functools
-import gzip
 from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 from sp_api.base.helpers import fill_query_params
 
-from . import const, errors, listings, ratelimit
+from . import const, documents, errors, listings, ratelimit
 from .parsing import parse_datetime
 
 FEEDS_PATH = "/feeds/2021-06-30"
@@ -105,15 +104,6 @@ def feed_status(body):
         processing_end_time=_feed_date(body, "processingEndTime"),
         result_document_id=body.get("resultFeedDocumentId") or None,
     )
-
-
-def _decompress(content, compression):
-    if (compression or "").upper() != "GZIP":
-        return content
-    try:
-        return gzip.decompress(content)
-    except (OSError, EOFError) as exc:
-        raise listings.FeedReportError(f"document is not valid GZIP: {exc}") from None
 
 
 class FeedsApi:
@@ -207,8 +197,10 @@ class FeedsApi:
         if not status.result_document_id:
             raise ValueError(f"feed {status.feed_id} has no processing report")
         document = self.get_document(status.result_document_id)
-        content = self._download(document)
-        content = _decompress(content, document.get("compressionAlgorithm"))
+        try:
+            content = self._download(document, "downloadFeedDocument")
+        except documents.DocumentEncodingError as exc:
+            raise listings.FeedReportError(exc.summary) from None
         return listings.parse_report(
             listings.decode_report(content),
             status.processing_status,
@@ -291,36 +283,64 @@ class FeedsApi:
         return response.body
 
     def download_document(self, document):
-        """The content of a feed document (getFeedDocument's JSON), GZIP undone."""
-        content = self._download(document)
-        try:
-            return _decompress(content, document.get("compressionAlgorithm"))
-        except listings.FeedReportError as exc:
-            raise errors.SpApiResponseError(str(exc), operation="downloadFeedDocument") from None
+        """The content of a feed document (getFeedDocument's JSON), GZIP undone.
 
-    def _download(self, document):
-        return self._plain_http("downloadFeedDocument", "GET", document["url"]).content
+        :raise documents.DocumentRefusedError: URL or size refused (see ``documents``)
+        :raise errors.SpApiResponseError: the document is not valid GZIP
+        """
+        try:
+            return self._download(document, "downloadFeedDocument")
+        except documents.DocumentEncodingError as exc:
+            raise errors.SpApiResponseError(exc.summary, operation="downloadFeedDocument") from None
+
+    def _download(self, document, operation):
+        """A document's content, GZIP undone, within the client's ``document_limits``
+        (``documents.fetch_document``), storage errors retried."""
+        client = self._client
+        fetch = functools.partial(
+            documents.fetch_document,
+            client._http,
+            document["url"],
+            document.get("compressionAlgorithm"),
+            client.config.document_limits,
+            operation=operation,
+        )
+        return self._retrying(operation, fetch)
 
     def _plain_http(self, operation, method, url, **kwargs):
-        """Presigned document URLs: no SP-API headers, no rate limit, bounded retries."""
+        """Presigned document URLs (checked like downloads): no SP-API headers, no rate
+        limit, bounded retries."""
+        client = self._client
+        documents.check_url(url, client.config.document_limits, operation)
+
+        def send():
+            response = client._http.request(method, url, follow_redirects=False, **kwargs)
+            if response.status_code >= 500:
+                raise errors.SpApiServerError(
+                    "document storage error", status=response.status_code, operation=operation
+                )
+            if response.status_code >= 300:
+                raise errors.SpApiError(
+                    "document storage refused the request",
+                    status=response.status_code,
+                    operation=operation,
+                )
+            return response
+
+        return self._retrying(operation, send)
+
+    def _retrying(self, operation, send):
+        """``send()`` retried on storage (5xx) and network errors, with backoff, within the
+        client's ``max_attempts`` and ``max_retry_seconds``."""
         client = self._client
         deadline = client._clock() + client.config.max_retry_seconds
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = client._http.request(method, url, **kwargs)
-                if response.status_code < 500:
-                    if response.status_code >= 300:
-                        raise errors.SpApiError(
-                            "document storage refused the request",
-                            status=response.status_code,
-                            operation=operation,
-                        )
-                    return response
-                error = errors.SpApiServerError(
-                    "document storage error", status=response.status_code, operation=operation
-                )
+                return send()
+            except (errors.SpApiServerError, errors.SpApiTransportError) as exc:
+                error = exc
             except httpx.HTTPError as exc:
                 error = errors.SpApiTransportError(
                     f"{type(exc).__name__}: {exc}", operation=operation

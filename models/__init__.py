@@ -11,6 +11,7 @@ from . import amazon_account_dashboard
 from . import amazon_sync_budget
 from . import amazon_account_invoicing
 from . import amazon_account_notifications
+from . import amazon_account_retention
 from . import amazon_sync_run
 from . import res_config_settings
 from . import res_config_settings_notifications
@@ -18,6 +19,7 @@ from . import amazon_offer
 from . import amazon_order_failure
 from . import res_partner
 from . import sale_order
+from . import sale_order_retention
 from . import sale_order_line
 from . import amazon_fee_mapping
 from . import amazon_settlement

@@ -77,14 +77,11 @@ class AmazonAccount(models.Model):
         string="SP-API Endpoint",
         groups="base.group_system",
         copy=False,
-        help="Leave empty to use Amazon's endpoint of the region. Set it to test against a "
-        "sandbox, e.g. http://127.0.0.1:8069.",
-    )
+    )  # help: amazon_account_security, with the rules of the hosts accepted
     lwa_endpoint = fields.Char(
         string="LWA Token Endpoint",
         groups="base.group_system",
         copy=False,
-        help="Leave empty to use Amazon's Login with Amazon token URL.",
     )
 
     # --- Marketplaces -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ on every path (create, copy, write, web_save, import), server side."""
 import ipaddress
 from urllib.parse import urlsplit
 
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..amazon_sp import ClientConfig
@@ -40,6 +40,20 @@ def is_loopback(host):
 
 class AmazonAccount(models.Model):
     _inherit = "amazon.account"
+
+    sp_api_endpoint = fields.Char(
+        help="Leave empty to use Amazon's endpoint of the region. Otherwise an https:// URL of "
+        "an Amazon SP-API host (e.g. https://sandbox.sellingpartnerapi-eu.amazon.com). A "
+        "sandbox on this machine (http://127.0.0.1:<port>) is accepted only while the system "
+        "parameter sale_amazon_connector.allow_sandbox_endpoints is True (Settings > "
+        "Technical > System Parameters; off by default)."
+    )
+    lwa_endpoint = fields.Char(
+        help="Leave empty to use Amazon's Login with Amazon token URL. Otherwise an https:// "
+        "URL of Amazon's LWA hosts (api.amazon.com, api.amazon.co.uk, api.amazon.co.jp), or a "
+        "sandbox on this machine while the system parameter "
+        "sale_amazon_connector.allow_sandbox_endpoints is True."
+    )
 
     # --- Who may set what ---------------------------------------------------------------------
     def _amazon_check_system_fields(self, vals, creating):

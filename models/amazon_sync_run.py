@@ -36,6 +36,7 @@ SYNC_LOCK_KEYS = {
     "returns": 0x414D5A06,
     "refunds": 0x414D5A17,
     "notifications": 0x414D5A07,
+    "retention": 0x414D5A10,
 }
 # The scheduled action of each kind, triggered again when a scheduled run stops on its time
 # budget with work left (a run inside a cron job triggers that job itself).
@@ -146,6 +147,7 @@ class AmazonSyncRun(models.Model):
             ("returns", "FBA Returns"),
             ("refunds", "Refunds"),
             ("notifications", "Notifications"),
+            ("retention", "Buyer Data Retention"),
         ],
         required=True,
         default="orders",
@@ -236,6 +238,13 @@ class AmazonSyncRun(models.Model):
             return _(
                 "%(created)s credit note(s) created, %(skipped)s refund(s) waiting for their "
                 "order or invoice, %(failed)s failed.",
+                **counts,
+            )
+        if kind == "retention":
+            return _(
+                "Buyer data removed from %(updated)s order(s): %(created)s contact(s) "
+                "anonymised, %(skipped)s kept as posted invoices show them, %(failed)s "
+                "batch(es) failed.",
                 **counts,
             )
         return _(

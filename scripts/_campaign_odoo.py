@@ -293,21 +293,36 @@ def only_account(registry, opts):
 
 
 def security(registry, opts):
-    """Users of company A (sales, stock, sales manager) for the access checks over RPC."""
+    """Users of company A (sales, stock, sales manager; an administrator for the legitimate
+    path) for the access checks over RPC, and what the attacks aim at: company B's account
+    (its seller and marketplaces, its stock location), a fee mapping, a delivery of an
+    Amazon order validated and waiting to be sent."""
     with registry.cursor() as cr:
         env = _env(cr)
-        company_a = env["amazon.account"].browse(opts["account_id"]).company_id
+        account_a = env["amazon.account"].browse(opts["account_id"])
+        company_a = account_a.company_id
         company_b = env["res.company"].browse(opts["company_b"])
+        account_b = env["amazon.account"].browse(opts["account_b"])
         users = {}
         for login, groups in (
             ("campaign_sales_a", ["sales_team.group_sale_salesman", "base.group_allow_export"]),
             ("campaign_stock_a", ["stock.group_stock_user", "base.group_allow_export"]),
             ("campaign_manager_a", ["sales_team.group_sale_manager"]),
+            (
+                "campaign_admin_a",
+                [
+                    "base.group_system",
+                    "sales_team.group_sale_manager",
+                    "account.group_account_manager",
+                    "stock.group_stock_manager",
+                ],
+            ),
         ):
             user = env["res.users"].create(
                 {
                     "name": login,
                     "login": login,
+                    "email": f"{login}@campaign.example.com",  # chatter messages need one
                     "password": login + "-pw",
                     "company_id": company_a.id,
                     "company_ids": [(6, 0, company_a.ids)],
@@ -317,7 +332,51 @@ def security(registry, opts):
                 }
             )
             users[login] = user.id
-        return {"users": users, "company_a": company_a.id, "company_b": company_b.id}
+        fee_product = env["product.product"].create({"name": "Campaign fee", "type": "service"})
+        mapping = env["amazon.fee.mapping"].create(
+            {
+                "amazon_account_id": account_a.id,
+                "fee_type": "CampaignFee",
+                "product_id": fee_product.id,
+            }
+        )
+        journal = env["account.journal"].search(
+            [("company_id", "=", company_a.id), ("type", "=", "bank")], limit=1
+        )
+        expense = env["account.account"].search(
+            [("company_id", "=", company_a.id), ("account_type", "=", "expense")], limit=1
+        )
+        pending = env["stock.picking"].search(
+            [
+                ("sale_id.amazon_account_id", "=", account_a.id),
+                ("picking_type_code", "=", "outgoing"),
+                ("state", "not in", ("done", "cancel")),
+                ("sale_id.amazon_status", "in", ("UNSHIPPED", "PARTIALLY_SHIPPED")),
+            ],
+            limit=1,
+        )
+        if pending:
+            # Validated; sent by the stock user's retry (no cron runs on the RPC server).
+            service = env["product.product"].create({"name": "Campaign carrier", "type": "service"})
+            carrier = env["delivery.carrier"].create(
+                {"name": "Campaign carrier", "product_id": service.id, "delivery_type": "fixed"}
+            )
+            _validate(pending, carrier.id)
+        warehouse_b = env["stock.warehouse"].search([("company_id", "=", company_b.id)], limit=1)
+        return {
+            "users": users,
+            "company_a": company_a.id,
+            "company_b": company_b.id,
+            "seller_b": account_b.seller_id,
+            "marketplaces_b": account_b.active_marketplace_ids.ids,
+            "location_b": warehouse_b.lot_stock_id.id,
+            "customers": env.ref("stock.stock_location_customers").id,
+            "mapping": mapping.id,
+            "journal": journal.id,
+            "expense": expense.id,
+            "product": fee_product.id,
+            "picking": pending.id,
+        }
 
 
 ACTIONS = {

@@ -62,6 +62,8 @@ class SandboxApp:
         self.pages = PageTokens(self.secret)
         self.notifier = Notifier(state)
         self.gzip_reports = True
+        self.document_fault = None  # see api.feeds.DOCUMENT_FAULTS
+        self.document_bomb_bytes = 64 << 20
         rules = [Rule("/auth/o2/token", methods=["POST"], endpoint=("lwa", None))]
         rules += [
             Rule(operation.path, methods=[operation.method], endpoint=("api", operation))

@@ -16,3 +16,4 @@ from . import test_refunds
 from . import test_notifications
 from . import test_run_budget
 from . import test_dashboard
+from . import test_retention

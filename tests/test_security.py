@@ -7,6 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 
 from ..models.const import ALLOW_SANDBOX_PARAM
+from . import test_stock
 from .common import AmazonTestCommon
 
 SYSTEM_VALUES = {
@@ -267,3 +268,40 @@ class TestSecurityBeforeAmazon(AmazonTestCommon):
         with self.assertRaises(ValidationError) as caught:
             self.account.active_marketplace_ids = spain
         self.assertIn("Secret account of B", str(caught.exception))
+
+
+@tagged("post_install", "-at_install")
+class TestDocumentDownloads(test_stock.AmazonStockCase):
+    """A processing report whose URL is not Amazon's document storage is refused: the run
+    says why, and nothing of the feed is applied until a good report comes."""
+
+    # The stock push's seller: listings, no orders (not its tests: not imported here).
+    _sandbox_scenario = classmethod(test_stock.TestStockPush._sandbox_scenario.__func__)
+
+    def test_report_off_amazon_storage_is_refused_and_nothing_applied(self):
+        offer = self.env["amazon.offer"].create(
+            {
+                "account_id": self.account.id,
+                "marketplace_id": self.env["amazon.marketplace"].search([("code", "=", "ES")]).id,
+                "sku": "MUG-RED",
+                "product_id": self.mug.id,
+                "fulfillment_channel": "fbm",
+                "sync_stock": True,
+            }
+        )
+        self.put(self.mug, self.warehouse.lot_stock_id, 3)
+        self.assertEqual(self.account._sync_stock().counts["created"], 1)
+        feed = self.account.stock_feed_ids
+        self.sandbox.state.advance(600)
+        self.sandbox.app.document_fault = "foreign_host"
+        try:
+            outcome = self.account._sync_stock()
+        finally:
+            self.sandbox.app.document_fault = None
+        self.assertIn("not Amazon's document storage", " ".join(outcome.errors))
+        run = self.account.sync_run_ids.filtered(lambda r: r.kind == "stock")[:1]
+        self.assertEqual(run.state, "error")
+        self.assertIn("documents.attacker.example", run.error_summary)
+        self.assertEqual((feed.state, offer.stock_sync_state), ("submitted", "pending"))
+        self.assertEqual(self.account._sync_stock().counts["updated"], 1)
+        self.assertEqual((feed.state, offer.stock_sync_state), ("done", "done"))

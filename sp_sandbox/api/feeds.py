@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import uuid
+import zlib
 from datetime import timedelta
 
 from werkzeug.wrappers import Response
@@ -39,9 +40,22 @@ def _new_document(state, content_type, content=None, compression=None):
     return document_id
 
 
+# ``app.document_fault`` (None by default) makes the documents misbehave, for the client's
+# download checks: "foreign_host" hands out URLs on a host that is not Amazon's storage,
+# "plain_http" URLs on Amazon's storage host over http, "gzip_bomb" serves every GZIP
+# document as ``app.document_bomb_bytes`` zero bytes compressed (about 1/1000 of that).
+DOCUMENT_FAULTS = (None, "foreign_host", "plain_http", "gzip_bomb")
+
+
 def _doc_url(app, request, document_id):
+    fault = getattr(app, "document_fault", None)
+    base = request.host_url
+    if fault == "foreign_host":
+        base = "https://documents.attacker.example/"
+    elif fault == "plain_http":
+        base = "http://tortuga-prod-eu.s3-eu-west-1.amazonaws.com/"
     return (
-        f"{request.host_url}_docs/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"{base}_docs/{document_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256"
         f"&X-Amz-Expires=300&X-Amz-Signature={_signature(app, document_id)}"
     )
 
@@ -76,7 +90,24 @@ def document(app, request, document_id):
         return Response(b"", status=200)
     if document["content"] is None:
         return _s3_error(404, "NoSuchKey")
+    if getattr(app, "document_fault", None) == "gzip_bomb" and document.get("compression"):
+        return Response(
+            _gzip_bomb(getattr(app, "document_bomb_bytes", 64 << 20)),
+            status=200,
+            content_type=document["contentType"],
+        )
     return Response(document["content"], status=200, content_type=document["contentType"])
+
+
+def _gzip_bomb(size):
+    """``size`` zero bytes, GZIP-compressed chunk by chunk (never all of them in memory)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    parts = []
+    for start in range(0, size, len(zeros)):
+        parts.append(packer.compress(zeros[: min(len(zeros), size - start)]))
+    parts.append(packer.flush())
+    return b"".join(parts)
 
 
 def create_feed_document(app, request, elements):
