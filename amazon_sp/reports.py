@@ -13,7 +13,8 @@ nothing else is slept. It gives up after ``max_seconds`` and returns the pending
 for the caller to come back to the same report later. Amazon CANCELS a report that has no
 data for the period: :attr:`ReportStatus.is_empty`.
 
-The document is fetched from its presigned URL in one place, :meth:`ReportsApi._fetch`.
+The document is fetched from its presigned URL in one place, :meth:`ReportsApi._fetch`,
+with the client's safe download (``documents.fetch_document``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import datetime
 
 from sp_api.base.helpers import fill_query_params
 
-from . import errors
+from . import documents, errors
 from .parsing import format_datetime, parse_datetime
 
 REPORTS_PATH = "/reports/2021-06-30"
@@ -293,11 +294,26 @@ class ReportsApi:
         if not status.document_id:
             raise ValueError(f"report {status.report_id} has no document")
         document = self.get_document(status.document_id)
-        return decompress(self._fetch(document["url"]), document.get("compressionAlgorithm"))
+        return self._fetch(document["url"], document.get("compressionAlgorithm"))
 
-    def _fetch(self, url):
-        """The bytes at a presigned document URL (bounded retries, no SP-API headers)."""
-        return self._client.feeds._plain_http("downloadReportDocument", "GET", url).content
+    def _fetch(self, url, compression):
+        """The content at a presigned document URL, GZIP undone: Amazon's storage over https
+        only, within the client's size caps (``documents.fetch_document``), storage errors
+        retried. Broken GZIP is a :class:`ReportError`; a refused URL or size, a
+        ``documents.DocumentRefusedError``."""
+        client = self._client
+        fetch = functools.partial(
+            documents.fetch_document,
+            client._http,
+            url,
+            compression,
+            client.config.document_limits,
+            operation="downloadReportDocument",
+        )
+        try:
+            return client.feeds._retrying("downloadReportDocument", fetch)
+        except documents.DocumentEncodingError as exc:
+            raise ReportError(f"document is not valid GZIP: {exc}") from None
 
     def customer_returns(self, marketplace_ids, start, end, max_seconds=300.0, report_id=None):
         """Create (or, with ``report_id``, come back to) the FBA customer returns report of

@@ -201,6 +201,25 @@ def test_returns_report_flow_typed():
         assert srv.state.stats["rejections"] == []
 
 
+@pytest.mark.parametrize("fault", ["foreign_host", "plain_http", "gzip_bomb"])
+def test_returns_report_document_only_from_amazon_storage_within_caps(fault):
+    """The returns report is downloaded like every document: https to Amazon's storage
+    only, inflated within the caps; anything else is refused and nothing is returned."""
+    from amazon_sp import documents
+
+    scenario = _stock_scenario(3, returns=_return_rows("171-0000001-0000001"))
+    scenario.fba["returns"][0]["marketplaceId"] = ES
+    scenario.fba["returns"][1]["marketplaceId"] = ES
+    with SandboxServer(scenario, port=0, speed=1000.0) as srv:
+        srv.app.document_fault = fault
+        srv.app.document_bomb_bytes = 4 << 20
+        limits = documents.DocumentLimits(max_uncompressed=1 << 20, allow_loopback=True)
+        with make_client(srv, document_limits=limits) as client:
+            end = client.amazon_now() - timedelta(minutes=5)
+            with pytest.raises(documents.DocumentRefusedError):
+                client.reports.customer_returns([ES], end - timedelta(days=3), end)
+
+
 def test_returns_report_pending_then_resumed_and_fatal():
     scenario = _stock_scenario(3, returns=_return_rows("171-0000001-0000002"))
     for row in scenario.fba["returns"]:
