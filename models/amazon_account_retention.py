@@ -146,6 +146,9 @@ class AmazonAccount(models.Model):
                 run.outcome.counts["created"] += anonymised
                 run.outcome.counts["skipped"] += kept
                 account._amazon_commit()
+                if run.out_of_time() and start + RETENTION_BATCH < len(todo):
+                    run.outcome.more = True  # committed; the scheduled action goes on
+                    break
             _logger.info(
                 "Amazon account %s: buyer data removed from %s order(s)",
                 account.id,

@@ -45,6 +45,7 @@ SYNC_CRONS = {
     "pickings": "sale_amazon_connector.ir_cron_sync_pickings",
     "stock": "sale_amazon_connector.ir_cron_sync_stock",
     "settlements": "sale_amazon_connector.ir_cron_import_settlements",
+    "retention": "sale_amazon_connector.ir_cron_remove_expired_pii",
 }
 # Context key of the tests: the budget of scheduled runs in seconds (honoured in tests only).
 TEST_BUDGET_KEY = "amazon_test_run_budget"
@@ -314,7 +315,11 @@ class AmazonAccount(models.Model):
         self.ensure_one()
         account = self._amazon_sync_env()
         run = SyncRun(account, kind, trigger)
-        if trigger == "cron":
+        # Inside Odoo's tests a scheduled run has no budget unless the test gives it one: no
+        # test may pass or fail with the machine's speed.
+        if trigger == "cron" and (
+            TEST_BUDGET_KEY in self.env.context or not self._amazon_in_test_mode()
+        ):
             job = current_cron_job()
             run.outcome.budget = RunBudget(
                 self._amazon_run_budget_seconds(), job and job["pass_started"]
