@@ -125,7 +125,8 @@ class TestRunBudget(BudgetMixin, AmazonSyncCase):
         bucket.drain()
         cron = self.env.ref(self.ORDERS_CRON)
         before = fields.Datetime.now()
-        self.env["amazon.account"]._cron_sync_orders()  # the default budget (45 s)
+        # the default budget (45 s), given explicitly: inside tests a run has none otherwise
+        self.env["amazon.account"].with_context(amazon_test_run_budget=45)._cron_sync_orders()
         run = self.last_run("orders")
         self.assertTrue(run.continued)
         self.assertEqual(run.created_count, 0)
