@@ -33,10 +33,6 @@ DASHBOARD_COUNTERS = (
         "account_id",
         [("stock_sync_state", "=", "error")],
     ),
-    # After merging the invoice-upload branch (``account.move.amazon_upload_state``), one row
-    # and its field, e.g. ("dashboard_failed_upload_count", "account.move", <the move's link
-    # to the account>, [("amazon_upload_state", "=", "failed")]), plus its cell in
-    # views/amazon_account_dashboard_views.xml (the placeholder there).
 )
 
 
@@ -55,10 +51,11 @@ class AmazonAccount(models.Model):
         help="No successful order synchronization for more than two intervals of the "
         "scheduled action 'Amazon: synchronize orders'.",
     )
-    # After merging the notifications branch (``notification_last_at``): its age, e.g.
-    # dashboard_notification_age = fields.Char(compute="_compute_dashboard") set in
-    # _compute_dashboard with account._amazon_age(account.notification_last_at), and its
-    # cell in views/amazon_account_dashboard_views.xml (the placeholder there).
+    dashboard_notification_age = fields.Char(
+        string="Last Notification Age",
+        compute="_compute_dashboard",
+        help="How long ago the last Amazon order notification of the account was handled.",
+    )
     dashboard_orders_today = fields.Integer(string="Orders Today", compute="_compute_dashboard")
     dashboard_failed_order_count = fields.Integer(
         string="Failed Orders", compute="_compute_dashboard"
@@ -70,6 +67,12 @@ class AmazonAccount(models.Model):
         string="Failed Stock Updates",
         compute="_compute_dashboard",
         help="FBM offers whose last stock feed Amazon refused (the feed or their line in it).",
+    )
+    dashboard_failed_upload_count = fields.Integer(
+        string="Failed Invoice Uploads",
+        compute="_compute_dashboard",
+        help="Invoices and credit notes of the account that Amazon refused, or that could not "
+        "be sent to it.",
     )
 
     def _compute_dashboard(self):
@@ -113,6 +116,19 @@ class AmazonAccount(models.Model):
         ):
             account = picking.sale_id.amazon_account_id
             shipments[account] = shipments.get(account, 0) + 1
+        uploads = {}
+        # Those of the account's company only (a document keeps its company).
+        for account, company, count in (
+            self.env["account.move"]
+            .sudo()
+            ._read_group(
+                [("amazon_account_id", "in", ids), ("amazon_upload_state", "=", "failed")],
+                ["amazon_account_id", "company_id"],
+                ["__count"],
+            )
+        ):
+            if company == account.company_id:
+                uploads[account] = uploads.get(account, 0) + count
         stale_after = self._amazon_stale_after()
         now = fields.Datetime.now()
         for account in self:
@@ -122,6 +138,10 @@ class AmazonAccount(models.Model):
             account.dashboard_orders_stale = not last or last < now - stale_after
             account.dashboard_orders_today = today.get(account, 0)
             account.dashboard_failed_shipment_count = shipments.get(account, 0)
+            account.dashboard_failed_upload_count = uploads.get(account, 0)
+            account.dashboard_notification_age = self._amazon_age(
+                account.sudo().notification_last_at, now
+            )
             for fname, *_rest in DASHBOARD_COUNTERS:
                 account[fname] = counters[fname].get(account, 0)
 
@@ -175,5 +195,17 @@ class AmazonAccount(models.Model):
             "amazon.offer",
             _("Failed Stock Updates"),
             [("account_id", "=", self.id), ("stock_sync_state", "=", "error")],
+            {"create": False},
+        )
+
+    def action_view_failed_uploads(self):
+        return self._amazon_action(
+            "account.move",
+            _("Failed Invoice Uploads"),
+            [
+                ("amazon_account_id", "=", self.id),
+                ("company_id", "=", self.company_id.id),
+                ("amazon_upload_state", "=", "failed"),
+            ],
             {"create": False},
         )

@@ -12,6 +12,7 @@ from ..amazon_sp import reports as sp_reports
 RETURNS_FIRST_DAYS = 30  # the first returns run reads this far back
 RETURNS_OVERLAP_DAYS = 3  # Amazon may list a return a few days after its date
 RETURNS_WAIT_SECONDS = 120.0  # poll the report this long per run, then come back next run
+RETURNS_RECHECK_SECONDS = 60  # cut short by its budget, a run looks again this much later
 BATCH_SIZE = 100
 
 
@@ -210,12 +211,13 @@ class AmazonAccount(models.Model):
                 }
             )
             self._amazon_commit()
+        wait = self._amazon_returns_wait(outcome)
         try:
             status, rows = client.reports.customer_returns(
                 marketplace_ids,
                 None,
                 None,
-                max_seconds=RETURNS_WAIT_SECONDS,
+                max_seconds=wait,
                 report_id=self.returns_report_id,
             )
         except (sp_errors.SpApiResponseError, sp_reports.ReportError) as exc:
@@ -227,6 +229,10 @@ class AmazonAccount(models.Model):
             outcome.errors.append(_("Unreadable FBA returns report: %(error)s", error=exc))
             return
         if rows is None:
+            if wait < RETURNS_WAIT_SECONDS:
+                # The wait was cut by the run's time budget: the job looks again soon.
+                outcome.more = True
+                outcome.resume_after = max(outcome.resume_after, RETURNS_RECHECK_SECONDS)
             outcome.counts["skipped"] += 1
             outcome.failures.append(
                 _(
@@ -237,8 +243,21 @@ class AmazonAccount(models.Model):
             )
             return
         Return = self.env["amazon.fba.return"]
-        for start in range(0, len(rows), BATCH_SIZE):
-            Return._amazon_import(self, rows[start : start + BATCH_SIZE], outcome)
+        # The returns recorded already (by an earlier run that stopped within this report,
+        # kept pending: the next run reads it again) are left out of the batches.
+        known = set(
+            Return.search(
+                [("account_id", "=", self.id), ("key", "in", [row.key for row in rows])]
+            ).mapped("key")
+        )
+        outcome.counts["skipped"] += sum(row.key in known for row in rows)
+        rows = [row for row in rows if row.key not in known]
+        size = self._amazon_returns_batch_size()
+        for start in range(0, len(rows), size):
+            if start and outcome.out_of_time():  # the report stays pending: resumed
+                outcome.more = True
+                return
+            Return._amazon_import(self, rows[start : start + size], outcome)
             self._amazon_commit()
         self.write(
             {
@@ -249,6 +268,19 @@ class AmazonAccount(models.Model):
             }
         )
         self._amazon_commit()
+
+    def _amazon_returns_wait(self, outcome):
+        """How long to wait for the returns report: no longer than a scheduled run's time
+        budget allows (one look at it at least; a report not ready is read next run)."""
+        if outcome.budget is None:
+            return RETURNS_WAIT_SECONDS
+        return min(RETURNS_WAIT_SECONDS, outcome.budget.remaining())
+
+    def _amazon_returns_batch_size(self):
+        size = self.env.context.get("amazon_test_page_size")
+        if size and self._amazon_in_test_mode():
+            return int(size)
+        return BATCH_SIZE
 
     def action_view_fba_returns(self):
         self.ensure_one()

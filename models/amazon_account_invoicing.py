@@ -72,7 +72,12 @@ class AmazonAccount(models.Model):
             # stays pending for the next run.
             with run.api(connect=bool(waiting or todo)) as client:
                 api = amazon_invoices.InvoicesApi(client)
+                done = 0  # documents read or sent: each run does one at least
                 for move in waiting:
+                    if done and run.out_of_time():  # the next run reads the others
+                        run.outcome.more = True
+                        break
+                    done += 1
                     result = move._amazon_read_upload(api, run.outcome)
                     if result:
                         run.outcome.counts[result] += 1
@@ -80,7 +85,15 @@ class AmazonAccount(models.Model):
                         failed |= move
                     account._amazon_commit()
                 for batch in split_every(UPLOAD_BATCH, todo.ids, Move.browse):
+                    if run.outcome.more:
+                        break
                     for move in batch:
+                        # Each document is committed on its own (paced at one upload
+                        # every three seconds): the run may stop between any two.
+                        if done and run.out_of_time():
+                            run.outcome.more = True
+                            break
+                        done += 1
                         result = move._amazon_upload(api, run.outcome)
                         run.outcome.counts[result] += 1
                         if result == "failed":

@@ -34,6 +34,7 @@ NOTIFICATION_SYSTEM_FIELDS = (
 )
 POLL_SECONDS_PARAM = "sale_amazon_connector.notifications_poll_seconds"
 DEFAULT_POLL_SECONDS = 45  # the consumer runs every minute: leave it time to apply and stop
+MIN_POLL_SECONDS = 2.0  # a scheduled run out of time still polls once, this long at most
 DESTINATION_NAME = "Odoo sale_amazon_connector"
 
 
@@ -326,6 +327,10 @@ class AmazonAccount(models.Model):
 
     def _amazon_consume(self, client, consumer, outcome, budget, idle_polls, wait):
         marketplaces = set(self.active_marketplace_ids.mapped("api_ref"))
+        if outcome.budget is not None:
+            # A scheduled run polls no longer than its time budget allows (one short poll
+            # at least: each run does some work).
+            budget = min(budget, max(outcome.budget.remaining(), MIN_POLL_SECONDS))
         for batch in consumer.poll(budget, idle_polls=idle_polls, wait_seconds=wait):
             handled, changed = [], {}
             for received in batch:
@@ -351,6 +356,11 @@ class AmazonAccount(models.Model):
                     self.notification_last_at = fields.Datetime.now()
                 self._amazon_commit()
                 self._amazon_delete_messages(consumer, handled)
+            if outcome.out_of_time():
+                # Between two batches (this one applied, committed and deleted; none
+                # received after it): the messages left are the next run's, at once.
+                outcome.more = True
+                break
 
     def _amazon_delete_messages(self, consumer, handled):
         if handled:

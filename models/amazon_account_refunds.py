@@ -2,7 +2,7 @@
 """The refunds of an Amazon account: settings and entry points (the refunds and their credit
 notes are made by ``amazon.refund``)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from odoo import _, api, fields, models
 
@@ -84,12 +84,24 @@ class AmazonAccount(models.Model):
                     window_end = client.amazon_now().replace(microsecond=0) - WINDOW_MARGIN
                     start = account._amazon_refund_window_start(window_end)
                     events = client.list_refunds(start, window_end)
-                seen = Refund
-                for index in range(0, len(events), REFUND_BATCH):
-                    seen |= Refund._amazon_process(
-                        account, events[index : index + REFUND_BATCH], run.outcome
-                    )
+                # Oldest first, those recorded already left out: a run stopped on its time
+                # budget moves the window's marker only past the refunds it processed.
+                events = account._amazon_refunds_unrecorded(events)
+                size = account._amazon_refund_batch_size()
+                seen, read_until, batches = Refund, None, 0
+                for index in range(0, len(events), size):
+                    if batches and run.out_of_time():  # the next run goes on from here
+                        run.outcome.more = True
+                        break
+                    batch = events[index : index + size]
+                    seen |= Refund._amazon_process(account, batch, run.outcome)
+                    read_until = batch[-1].posted_date or read_until
+                    batches += 1
                     account._amazon_commit()
+                if run.outcome.more:
+                    if window_end is not None:
+                        account._amazon_refunds_read_until(read_until, start, window_end)
+                    return run.outcome
                 # Refunds recorded by earlier runs (or a settlement import) wait for their
                 # order, their invoice or a fix of the account (a product): try them again.
                 waiting = Refund.search(
@@ -97,15 +109,53 @@ class AmazonAccount(models.Model):
                         ("account_id", "=", account.id),
                         ("state", "in", RETRIED),
                         ("id", "not in", seen.ids),
-                    ]
+                    ],
+                    order="write_date, id",
                 )
-                for index in range(0, len(waiting), REFUND_BATCH):
-                    waiting[index : index + REFUND_BATCH]._amazon_retry(run.outcome)
-                    account._amazon_commit()
-                if window_end is not None:
+                if window_end is not None:  # every refund of the window is recorded
                     account.last_refunds_sync = window_end
                     account._amazon_commit()
+                for index in range(0, len(waiting), size):
+                    # Out of time: the others are retried by the next scheduled run (least
+                    # recently tried first), not at once: a refund that keeps waiting for its
+                    # order would otherwise trigger the job again and again.
+                    if batches and run.out_of_time():
+                        break
+                    waiting[index : index + size]._amazon_retry(run.outcome)
+                    batches += 1
+                    account._amazon_commit()
         return run.outcome
+
+    def _amazon_refunds_unrecorded(self, events):
+        """``events`` (RefundEvent) not recorded yet for this account, oldest first."""
+        self.ensure_one()
+        known = set(
+            self.env["amazon.refund"]
+            .search(
+                [
+                    ("account_id", "=", self.id),
+                    ("adjustment_ref", "in", [event.adjustment_id for event in events]),
+                ]
+            )
+            .mapped("adjustment_ref")
+        )
+        fresh = [event for event in events if event.adjustment_id not in known]
+        return sorted(fresh, key=lambda e: (e.posted_date is None, e.posted_date or datetime.min))
+
+    def _amazon_refund_batch_size(self):
+        size = self.env.context.get("amazon_test_page_size")
+        if size and self._amazon_in_test_mode():
+            return int(size)
+        return REFUND_BATCH
+
+    def _amazon_refunds_read_until(self, read_until, start, window_end):
+        """A run stopped within its window (read from ``start``): the marker moves to the
+        last refund processed, when the next window (read from the marker minus the
+        overlap) still starts later than this one, so that no refund is read twice for
+        nothing and none of the window is skipped."""
+        if read_until and read_until - REFUND_OVERLAP > start:
+            self.last_refunds_sync = min(read_until, window_end)
+            self._amazon_commit()
 
     def _amazon_refund_window_start(self, window_end):
         self.ensure_one()

@@ -46,6 +46,11 @@ SYNC_CRONS = {
     "stock": "sale_amazon_connector.ir_cron_sync_stock",
     "settlements": "sale_amazon_connector.ir_cron_import_settlements",
     "retention": "sale_amazon_connector.ir_cron_remove_expired_pii",
+    "refunds": "sale_amazon_connector.ir_cron_sync_refunds",
+    "invoices": "sale_amazon_connector.ir_cron_upload_invoices",
+    "inventory": "sale_amazon_connector.ir_cron_sync_fba_inventory",
+    "returns": "sale_amazon_connector.ir_cron_sync_fba_returns",
+    "notifications": "sale_amazon_connector.ir_cron_consume_notifications",
 }
 # Context key of the tests: the budget of scheduled runs in seconds (honoured in tests only).
 TEST_BUDGET_KEY = "amazon_test_run_budget"

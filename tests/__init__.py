@@ -15,5 +15,6 @@ from . import test_fba_inventory
 from . import test_refunds
 from . import test_notifications
 from . import test_run_budget
+from . import test_run_budget_more
 from . import test_dashboard
 from . import test_retention

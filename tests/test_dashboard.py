@@ -8,6 +8,7 @@ from odoo import fields
 from odoo.tests import tagged
 
 from .common import AmazonSyncCase
+from .test_invoice_upload import InvoiceUploadCase
 
 COUNTERS = (
     "dashboard_orders_today",
@@ -106,5 +107,52 @@ class TestDashboard(AmazonSyncCase):
         action = self.env.ref("sale_amazon_connector.action_amazon_account")
         self.assertEqual(action.view_mode.split(",")[0], "kanban")
         arch = self.env["amazon.account"].get_views([(False, "kanban")])["views"]["kanban"]["arch"]
-        for name in ("action_view_sync_runs", "action_view_orders_today", *COUNTERS):
+        for name in (
+            "action_view_sync_runs",
+            "action_view_orders_today",
+            "action_view_failed_uploads",
+            "dashboard_failed_upload_count",
+            "dashboard_notification_age",
+            *COUNTERS,
+        ):
             self.assertIn(name, arch)
+        self.assertIn("record.notifications_active.raw_value", arch)
+
+    def test_age_of_the_last_notification(self):
+        account = self.account
+        self.assertFalse(account.notifications_active)
+        self.assertEqual(account.dashboard_notification_age, "never")
+        account.sudo().write(
+            {
+                "notification_subscription_ref": "amzn1-subscription-test",
+                "notification_last_at": fields.Datetime.now() - timedelta(minutes=5),
+            }
+        )
+        account.invalidate_recordset()
+        self.assertTrue(account.notifications_active)
+        self.assertEqual(account.dashboard_notification_age, "5 min ago")
+        self.assertEqual(
+            account.with_user(self.salesperson).dashboard_notification_age, "5 min ago"
+        )
+
+
+@tagged("post_install", "-at_install")
+class TestDashboardUploads(InvoiceUploadCase):
+    def test_failed_uploads_counted_for_their_account_and_listed(self):
+        self.account.upload_invoices = True
+        refs = ("171-9200001-0000001", "171-9200002-0000001")
+        invoices = self.env["account.move"]
+        for ref in refs:
+            invoices |= self.invoice(self.shipped_order(ref))
+        self.assertEqual(self.account.dashboard_failed_upload_count, 0)
+        failed, pending = invoices
+        failed.write({"amazon_upload_state": "failed", "amazon_upload_error": "refused"})
+        other = self._create_account("Other Amazon Account", seller_id="A1OTHERSELLER")
+        self.account.invalidate_recordset()
+        self.assertEqual(self.account.dashboard_failed_upload_count, 1)
+        self.assertEqual(other.dashboard_failed_upload_count, 0)
+        self.assertEqual(pending.amazon_upload_state, "pending")
+        # Read with sudo: a salesperson who may not read invoices still sees the counter.
+        self.assertEqual(self.account.with_user(self.salesperson).dashboard_failed_upload_count, 1)
+        action = self.account.action_view_failed_uploads()
+        self.assertEqual(self.env[action["res_model"]].search(action["domain"]), failed)

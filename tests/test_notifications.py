@@ -188,6 +188,43 @@ class TestNotifications(AmazonSyncCase):
         self.assertFalse(self.amazon_order("405-4000001-0000001"), "no valid message of ours")
         self.assertEqual(self.sqs.count(self.queue_url), 0, "never left to block the queue")
 
+    def test_scheduled_run_stops_after_one_batch_and_loses_nothing(self):
+        """With a time budget of 0 s (test-only) each scheduled run handles one batch of
+        messages (SQS's ten at most), deletes only those, and triggers its job again."""
+        self.setup_notifications()
+        refs = [f"405-6000{n:03d}-0000001" for n in range(1, 13)]
+        for ref in refs:
+            self.add_order(ref)
+        self.assertTrue(self.sandbox.notifier.wait_idle(60), "the sandbox did not publish")
+        cron = self.env.ref("sale_amazon_connector.ir_cron_consume_notifications")
+        Trigger = self.env["ir.cron.trigger"]
+        Run = self.env["amazon.sync.run"]
+        Account = self.env["amazon.account"].with_context(amazon_test_run_budget=0)
+        runs = Run
+        for _attempt in range(10):
+            before = Trigger.search_count([("cron_id", "=", cron.id)])
+            Account._cron_consume_notifications()
+            run = Run.search(
+                [("account_id", "=", self.account.id), ("kind", "=", "notifications")], limit=1
+            )
+            self.assertNotIn(run, runs, "each scheduled run is recorded")
+            runs |= run
+            self.assertEqual((run.trigger, run.state), ("cron", "done"), run.error_summary)
+            triggers = Trigger.search_count([("cron_id", "=", cron.id)])
+            if not run.continued:
+                self.assertEqual(triggers, before, "nothing left: no trigger")
+                break
+            self.assertEqual(triggers, before + 1, "a continued run triggers its job")
+            self.assertLessEqual(run.created_count, 10, "one batch per run")
+        else:
+            self.fail("the notification runs did not finish")
+        self.assertGreaterEqual(len(runs), 2, "twelve messages: more than one batch")
+        self.assertTrue(runs.sorted("id")[0].continued)
+        self.assertEqual(sum(runs.mapped("created_count")), 12)
+        for ref in refs:
+            self.assertEqual(len(self.amazon_order(ref)), 1, f"{ref} created once")
+        self.assertEqual(self.sqs.count(self.queue_url), 0, "every message deleted")
+
     # --- Who may set what -----------------------------------------------------------------------
     def test_non_admin_refused_on_queue_fields_and_buttons(self):
         Account = self.env["amazon.account"].with_user(self.manager)

@@ -3,7 +3,10 @@
 of each kind does one batch, says it continued, triggers its job again, and the successive
 runs together do everything once: no order lost, none created twice."""
 
+import os
+import tempfile
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
@@ -12,6 +15,7 @@ from ..amazon_sp import ratelimit
 from .common import AmazonSyncCase, Scenario
 
 SELLER = "A1SELLERTEST"
+REJECTION_LOG = "SP_SANDBOX_REJECTION_LOG"  # where the sandbox logs the requests it refuses
 MAX_RUNS = 30  # a bound for the loops below: a run that makes no progress fails the test
 
 
@@ -104,7 +108,14 @@ class TestRunBudget(BudgetMixin, AmazonSyncCase):
         self.cron_orders()  # the second one: stops at the end of page 1
         self.assertTrue(self.account.orders_page_token)
         self.account.orders_page_token = "not-a-token-amazon-issued"
-        self.cron_orders()
+        # Sent on purpose: its refusal goes to a log of this test's own, not to the run's
+        # (where it would count as a request the client must never send).
+        with tempfile.TemporaryDirectory() as tmp:
+            own = os.path.join(tmp, "rejections.jsonl")
+            with patch.dict(os.environ, {REJECTION_LOG: own}):
+                self.cron_orders()
+            with open(own, encoding="utf-8") as handle:
+                self.assertIn("searchOrders", handle.read(), "Amazon refused the token")
         run = self.last_run("orders")
         self.assertEqual(run.state, "error")
         self.assertFalse(run.continued)
