@@ -113,6 +113,7 @@ def test_inventory_follows_orders_returns_and_events():
         assert (summary.fulfillable, summary.unfulfillable, summary.researching) == (6, 3, 1)
 
 
+@pytest.mark.forbidden_requests
 def test_requests_amazon_refuses():
     with SandboxServer(_stock_scenario(60), port=0, speed=1000.0) as srv:
         form = {

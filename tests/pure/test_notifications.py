@@ -214,6 +214,7 @@ def test_grantless_operations_refuse_the_seller_token_and_vice_versa(sandbox, sa
     assert bad_scope.status_code == 400
 
 
+@pytest.mark.forbidden_requests
 def test_create_destination_refuses_what_is_not_an_sqs_arn(client):
     with pytest.raises(errors.SpApiBadRequestError):
         client.notifications.create_destination("odoo", "arn:aws:sns:eu-west-1:1:topic")

@@ -174,6 +174,7 @@ def test_refunds_of_the_settlement_groups_are_read_in_full(srv):
     assert events.refunds[0].charges == Decimal("-3.15")
 
 
+@pytest.mark.forbidden_requests
 def test_sandbox_refuses_wrong_refunds_and_window(srv):
     with authorized_http(srv) as http:
         bad = http.post(f"/_sandbox/orders/{THREE}/refund", json={"quantities": {ITEMS[0]: 5}})
