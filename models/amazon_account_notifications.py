@@ -11,14 +11,12 @@ delete redelivers them, and applying an order again changes nothing. The order s
 running as the safety net (a lost notification is caught by its next window)."""
 
 import logging
-from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..amazon_sp import errors as amazon_errors
 from ..amazon_sp import sqs
-from .amazon_account_security import is_loopback
 
 _logger = logging.getLogger(__name__)
 
@@ -36,6 +34,11 @@ POLL_SECONDS_PARAM = "sale_amazon_connector.notifications_poll_seconds"
 DEFAULT_POLL_SECONDS = 45  # the consumer runs every minute: leave it time to apply and stop
 MIN_POLL_SECONDS = 2.0  # a scheduled run out of time still polls once, this long at most
 DESTINATION_NAME = "Odoo sale_amazon_connector"
+
+
+def _is_sqs_host(host):
+    labels = host.split(".")
+    return len(labels) == 4 and labels[0] == "sqs" and labels[2:] == ["amazonaws", "com"]
 
 
 class AmazonAccount(models.Model):
@@ -131,24 +134,8 @@ class AmazonAccount(models.Model):
                     )
 
     def _amazon_sqs_url_allowed(self, url):
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError:
-            return False
-        host = (parts.hostname or "").lower()
-        if not host or parts.username or parts.password:
-            return False
-        if is_loopback(host):
-            return parts.scheme in ("http", "https") and self._amazon_sandbox_allowed()
-        labels = host.split(".")
-        return (
-            parts.scheme == "https"
-            and port in (None, 443)
-            and len(labels) == 4
-            and labels[0] == "sqs"
-            and labels[2:] == ["amazonaws", "com"]
-        )
+        """An Amazon SQS endpoint (``sqs.<region>.amazonaws.com``) or an allowed sandbox."""
+        return self._amazon_endpoint_allowed(url, _is_sqs_host)
 
     # --- The queue ------------------------------------------------------------------------------
     def _amazon_queue(self):

@@ -6,13 +6,13 @@ managers), and the stock location FBA moves leave from (checked whatever the vie
 Odoo checks field groups when writing and reading, not when creating: the checks below run
 on every path (create, copy, write, web_save, import), server side."""
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..amazon_sp import ClientConfig
+from ..amazon_sp.documents import is_loopback
 from .amazon_account import CREDENTIAL_FIELDS
 from .const import ALLOW_SANDBOX_PARAM, LWA_HOSTS, SP_API_HOSTS
 
@@ -26,16 +26,6 @@ CLIENT_OPTION_LIMITS = {
     name: ClientConfig.__dataclass_fields__[name].default
     for name in ("timeout", "max_attempts", "max_retry_seconds")
 }
-
-
-def is_loopback(host):
-    """Whether ``host`` (a URL's host name) is this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class AmazonAccount(models.Model):
@@ -139,6 +129,9 @@ class AmazonAccount(models.Model):
 
     @api.model
     def _amazon_endpoint_allowed(self, url, hosts):
+        """Whether ``url`` may receive our credentials: https on the default port to a host
+        of ``hosts`` (a collection, or a predicate on the host name), no user info; a
+        loopback sandbox only with the system parameter."""
         try:
             parts = urlsplit(url)
             port = parts.port
@@ -149,7 +142,8 @@ class AmazonAccount(models.Model):
             return False
         if is_loopback(host):
             return parts.scheme in ("http", "https") and self._amazon_sandbox_allowed()
-        return parts.scheme == "https" and host in hosts and port in (None, 443)
+        known = hosts(host) if callable(hosts) else host in hosts
+        return parts.scheme == "https" and known and port in (None, 443)
 
     # --- What reaches superuser code -------------------------------------------------------
     def _amazon_client_options(self):
