@@ -16,6 +16,35 @@ import sys
 import time
 
 ACCOUNT_ID = "123456789012"  # moto's default AWS account
+# moto needs newer cryptography and requests than Odoo 17 pins, so it may live in a virtualenv
+# of its own (``.ci/run`` makes one): this variable names that virtualenv's interpreter.
+PYTHON_VARIABLE = "SQS_TEST_DOUBLE_PYTHON"
+
+
+def moto_python():
+    """The interpreter that runs moto's server: ``$SQS_TEST_DOUBLE_PYTHON``, else this one."""
+    return os.environ.get(PYTHON_VARIABLE) or sys.executable
+
+
+def unavailable():
+    """Why moto's server cannot be started here, or None when it can."""
+    python = moto_python()
+    try:
+        found = subprocess.run(  # noqa: S603 - an interpreter of this machine, fixed code
+            [python, "-c", "import moto.server"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"moto's server cannot run with {python}: {exc}"
+    if found.returncode:
+        return (
+            f"moto[server] is not installed for {python} (install it there, or point "
+            f"{PYTHON_VARIABLE} at a virtualenv that has it, as .ci/run does)"
+        )
+    return None
 
 
 def _free_port(host):
@@ -48,8 +77,8 @@ class SqsServer:
         for _attempt in range(3):
             port = self.port or _free_port(self.host)
             env = dict(os.environ, MOTO_PORT=str(port))
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(port)],
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter (or moto's) and module
+                [moto_python(), "-m", "moto.server", "-H", self.host, "-p", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,

@@ -15,12 +15,16 @@ from ..models.const import ALLOW_SANDBOX_PARAM
 from .common import AmazonSyncCase
 
 try:
+    from ..sp_sandbox import sqs_server
     from ..sp_sandbox.sqs_server import SqsServer
 except ImportError:  # no sandbox: AmazonSyncCase skips
-    SqsServer = None
+    sqs_server = SqsServer = None
 
-MISSING = [name for name in ("boto3", "moto") if importlib.util.find_spec(name) is None]
-SQS_MISSING = f"{' and '.join(MISSING)} missing: pip install boto3 'moto[server]'"
+if importlib.util.find_spec("boto3") is None:
+    SQS_MISSING = "boto3 missing: pip install boto3"
+else:
+    SQS_MISSING = sqs_server and sqs_server.unavailable()
+MISSING = bool(SQS_MISSING)
 
 NOTIFICATION_VALUES = {
     "sqs_queue_url": "https://sqs.eu-west-1.amazonaws.com/123456789012/attacker",

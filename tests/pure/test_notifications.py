@@ -25,7 +25,11 @@ def _example():
 @pytest.fixture(scope="module")
 def sqs():
     pytest.importorskip("boto3")
-    pytest.importorskip("moto.server")
+    from sp_sandbox import sqs_server
+
+    reason = sqs_server.unavailable()
+    if reason:
+        pytest.skip(reason)
     from sp_sandbox.sqs_server import SqsServer
 
     with SqsServer() as server:
