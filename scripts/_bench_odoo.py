@@ -189,15 +189,20 @@ class Floor:
         email = buyer.get("email")
         partner = self.partners.get(email)
         if not partner:
-            partner = env["res.partner"].create(
-                {
-                    "name": buyer.get("companyName") or buyer.get("name") or "Floor customer",
-                    "is_company": bool(buyer.get("companyName")),
-                    "company_id": account.company_id.id,
-                    "customer_rank": 1,
-                    "vat": buyer.get("vatNumber"),
-                    **self.address(recipient),
-                }
+            # Amazon's VAT numbers as given, like the connector (base_vat may be installed)
+            partner = (
+                env["res.partner"]
+                .with_context(no_vat_validation=True)
+                .create(
+                    {
+                        "name": buyer.get("companyName") or buyer.get("name") or "Floor customer",
+                        "is_company": bool(buyer.get("companyName")),
+                        "company_id": account.company_id.id,
+                        "customer_rank": 1,
+                        "vat": buyer.get("vatNumber"),
+                        **self.address(recipient),
+                    }
+                )
             )
             self.partners[email] = partner
         shipping = env["res.partner"].create(
