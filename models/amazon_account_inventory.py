@@ -203,14 +203,13 @@ class AmazonAccount(models.Model):
             report_id = client.reports.create(
                 sp_reports.CUSTOMER_RETURNS, marketplace_ids, start, end
             )
-            self.write(
+            self._amazon_commit_progress(
                 {
                     "returns_report_id": report_id,
                     "returns_report_start": start,
                     "returns_report_end": end,
                 }
             )
-            self._amazon_commit()
         wait = self._amazon_returns_wait(outcome)
         try:
             status, rows = client.reports.customer_returns(
@@ -222,8 +221,7 @@ class AmazonAccount(models.Model):
             )
         except (sp_errors.SpApiResponseError, sp_reports.ReportError) as exc:
             # A report Amazon failed (or that cannot be read) is asked again next run.
-            self.returns_report_id = False
-            self._amazon_commit()
+            self._amazon_commit_progress({"returns_report_id": False})
             if isinstance(exc, sp_errors.SpApiError):
                 raise
             outcome.errors.append(_("Unreadable FBA returns report: %(error)s", error=exc))
@@ -259,7 +257,7 @@ class AmazonAccount(models.Model):
                 return
             Return._amazon_import(self, rows[start : start + size], outcome)
             self._amazon_commit()
-        self.write(
+        self._amazon_commit_progress(
             {
                 "returns_last_sync": self.returns_report_end,
                 "returns_report_id": False,
@@ -267,7 +265,6 @@ class AmazonAccount(models.Model):
                 "returns_report_end": False,
             }
         )
-        self._amazon_commit()
 
     def _amazon_returns_wait(self, outcome):
         """How long to wait for the returns report: no longer than a scheduled run's time

@@ -339,9 +339,9 @@ class AmazonAccount(models.Model):
             finally:
                 # Never delete a message before what it caused is committed: a crash
                 # until here redelivers it, and the order is applied again (no change).
-                if handled:
-                    self.notification_last_at = fields.Datetime.now()
-                self._amazon_commit()
+                self._amazon_commit_progress(
+                    {"notification_last_at": fields.Datetime.now()} if handled else {}
+                )
                 self._amazon_delete_messages(consumer, handled)
             if outcome.out_of_time():
                 # Between two batches (this one applied, committed and deleted; none

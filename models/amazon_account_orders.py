@@ -175,10 +175,17 @@ class AmazonAccount(models.Model):
                 self._amazon_release_window()
         elif self.orders_window_holds:
             self.orders_window_holds = 0
+        progress = {}
         if window_end and window_end > self.last_orders_sync:
-            self.last_orders_sync = window_end
-        self._amazon_window_done()
-        self._amazon_commit()
+            progress["last_orders_sync"] = window_end
+        if self.orders_window_end or self.orders_page_token or self.orders_page_done:
+            progress.update(
+                orders_window_end=False,
+                orders_page_token=False,
+                orders_page_done=False,
+                orders_window_unidentified=0,
+            )
+        self._amazon_commit_progress(progress)
 
     def _amazon_release_window(self):
         """The window moves on past an order without reference: say so on its failure."""

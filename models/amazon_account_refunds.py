@@ -113,8 +113,7 @@ class AmazonAccount(models.Model):
                     order="write_date, id",
                 )
                 if window_end is not None:  # every refund of the window is recorded
-                    account.last_refunds_sync = window_end
-                    account._amazon_commit()
+                    account._amazon_commit_progress({"last_refunds_sync": window_end})
                 for index in range(0, len(waiting), size):
                     # Out of time: the others are retried by the next scheduled run (least
                     # recently tried first), not at once: a refund that keeps waiting for its
@@ -154,8 +153,7 @@ class AmazonAccount(models.Model):
         overlap) still starts later than this one, so that no refund is read twice for
         nothing and none of the window is skipped."""
         if read_until and read_until - REFUND_OVERLAP > start:
-            self.last_refunds_sync = min(read_until, window_end)
-            self._amazon_commit()
+            self._amazon_commit_progress({"last_refunds_sync": min(read_until, window_end)})
 
     def _amazon_refund_window_start(self, window_end):
         self.ensure_one()

@@ -4,11 +4,19 @@ scheduled actions and the runs they start (see ``amazon_sync_run`` for the frame
 
 import logging
 
+from psycopg2 import errors as pg_errors
+
 from odoo import _, api, fields, models
 
 from ..amazon_sp import errors as amazon_errors
 
 _logger = logging.getLogger(__name__)
+
+# Every kind of run (orders, refunds, returns, notifications...) keeps its progress on the
+# account's row, each under its own lock, so two runs may update the row at the same time:
+# PostgreSQL then refuses the later one (serialization failure) and it is written again.
+PROGRESS_CONFLICTS = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+PROGRESS_ATTEMPTS = 5
 
 
 class AmazonAccount(models.Model):
@@ -28,6 +36,33 @@ class AmazonAccount(models.Model):
     orders_window_unidentified = fields.Integer(copy=False, readonly=True)
 
     # --- Synchronizations: buttons, scheduled actions and entry points -----------------------
+    def _amazon_commit_progress(self, vals):
+        """Commit the run's work, then write ``vals`` (its progress) on this account and
+        commit, in transactions of their own: another kind of run may update the same row
+        meanwhile, and a write PostgreSQL refuses for it is made again on a fresh snapshot
+        (the work is committed already: nothing is lost). In tests, a plain write."""
+        self.ensure_one()
+        if self._amazon_in_test_mode():
+            self.write(vals)
+            return
+        cr = self.env.cr
+        self._amazon_commit()
+        for attempt in range(1, PROGRESS_ATTEMPTS + 1):
+            try:
+                if vals:
+                    self.write(vals)
+                cr.commit()
+                return
+            except PROGRESS_CONFLICTS:
+                cr.rollback()  # also empties the cache: the next attempt reads afresh
+                if attempt == PROGRESS_ATTEMPTS:
+                    raise
+                _logger.info(
+                    "Amazon account %s: progress written again (a concurrent run updated the "
+                    "account).",
+                    self.id,
+                )
+
     def action_sync_orders(self):
         """Synchronize the orders of the accounts in ``self`` now (button and RPC)."""
         return self._amazon_run_now("_sync_orders", "orders", _("Amazon orders synchronized"))
@@ -183,7 +218,7 @@ class AmazonAccount(models.Model):
     def _amazon_stop_in_window(self, window_end, token, done, resume, outcome):
         """The run stops on its time budget before the end of its window: keep the window
         (``last_orders_sync`` does not move) and where in it the next run goes on."""
-        self.write(
+        self._amazon_commit_progress(
             {
                 "orders_window_end": window_end,
                 "orders_page_token": token or False,
@@ -192,7 +227,6 @@ class AmazonAccount(models.Model):
                 + outcome.counts["unidentified"],
             }
         )
-        self._amazon_commit()
 
     def _amazon_window_done(self):
         if self.orders_window_end or self.orders_page_token or self.orders_page_done:
