@@ -47,21 +47,30 @@ class AmazonAccount(models.Model):
             return
         cr = self.env.cr
         self._amazon_commit()
+        if not vals:
+            return
         for attempt in range(1, PROGRESS_ATTEMPTS + 1):
             try:
-                if vals:
-                    self.write(vals)
-                cr.commit()
-                return
+                # The row first, quietly: refused while another run's update of it is newer
+                # than this transaction, and once taken, nobody else writes it until commit.
+                cr.execute(
+                    "SELECT 1 FROM amazon_account WHERE id = %s FOR NO KEY UPDATE",
+                    (self.id,),
+                    log_exceptions=False,
+                )
             except PROGRESS_CONFLICTS:
                 cr.rollback()  # also empties the cache: the next attempt reads afresh
                 if attempt == PROGRESS_ATTEMPTS:
                     raise
                 _logger.info(
-                    "Amazon account %s: progress written again (a concurrent run updated the "
-                    "account).",
+                    "Amazon account %s: a concurrent run updated the account; progress "
+                    "written again.",
                     self.id,
                 )
+                continue
+            self.write(vals)
+            cr.commit()
+            return
 
     def action_sync_orders(self):
         """Synchronize the orders of the accounts in ``self`` now (button and RPC)."""
