@@ -7,6 +7,7 @@ import gzip
 import time
 from datetime import timedelta
 
+import contract
 import httpx
 import pytest
 from test_client import make_client
@@ -114,6 +115,7 @@ def test_inventory_follows_orders_returns_and_events():
 
 
 @pytest.mark.forbidden_requests
+@pytest.mark.skipif(not contract.models_available(), reason=contract.SKIP_REASON)
 def test_requests_amazon_refuses():
     with SandboxServer(_stock_scenario(60), port=0, speed=1000.0) as srv:
         form = {
