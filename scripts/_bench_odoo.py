@@ -205,14 +205,18 @@ class Floor:
                 )
             )
             self.partners[email] = partner
-        shipping = env["res.partner"].create(
-            {
-                "name": recipient.get("name") or partner.name,
-                "type": "delivery",
-                "parent_id": partner.id,
-                "company_id": account.company_id.id,
-                **self.address(recipient),
-            }
+        shipping = (
+            env["res.partner"]
+            .with_context(no_vat_validation=True)
+            .create(
+                {
+                    "name": recipient.get("name") or partner.name,
+                    "type": "delivery",
+                    "parent_id": partner.id,
+                    "company_id": account.company_id.id,
+                    **self.address(recipient),
+                }
+            )
         )
         marketplace = self.marketplaces[raw["marketplaceId"]]
         lines, shipping_total, ship_discount, wrap = [], 0.0, 0.0, 0.0
