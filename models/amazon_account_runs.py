@@ -69,7 +69,7 @@ class AmazonAccount(models.Model):
                 )
                 continue
             self.write(vals)
-            cr.commit()
+            cr.commit()  # pylint: disable=invalid-commit
             return
 
     def action_sync_orders(self):
