@@ -14,7 +14,7 @@ from psycopg2 import errors as pg_errors
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from ..amazon_sp import const
+from ..amazon_sp import amounts, const
 from ..amazon_sp import errors as amazon_errors
 from . import amazon_account
 
@@ -108,6 +108,32 @@ class AmazonAccount(models.Model):
         default=lambda self: self._default_amazon_product("product_amazon_delivery_tip"),
         help="Product of the delivery tip lines of Amazon orders (the tip the buyer gave).",
     )
+
+    def _amazon_charge_products(self):
+        """The account's product of each kind of charge beyond items (``amounts.KIND_*``),
+        for the lines of orders and of their refunds' credit notes."""
+        self.ensure_one()
+        return {
+            amounts.KIND_SHIPPING: self.shipping_product_id,
+            amounts.KIND_SHIPPING_DISCOUNT: self.shipping_product_id,
+            amounts.KIND_GIFT_WRAP: self.gift_wrap_product_id,
+            amounts.KIND_PROMOTION: self.promotion_product_id,
+            amounts.KIND_COD_FEE: self.cod_fee_product_id,
+            amounts.KIND_OTHER: self.other_charge_product_id,
+            amounts.KIND_DELIVERY_TIP: self.delivery_tip_product_id,
+        }
+
+    def _amazon_required_product(self, product, kind):
+        """``product`` for the lines of charge ``kind``; a clear error when it is not set."""
+        if not product:
+            raise UserError(
+                _(
+                    "Account %(account)s has no product set for Amazon %(kind)s lines.",
+                    account=self.name,
+                    kind=kind,
+                )
+            )
+        return product
 
     # --- Pulling ------------------------------------------------------------------------------
     def _amazon_pull_orders(self, client, outcome):

@@ -247,12 +247,7 @@ class AmazonRefund(models.Model):
         item_lines = order.order_line.filtered("amazon_item_ref")
         by_item = {line.amazon_item_ref: line for line in item_lines}
         items = {item.order_item_id: item for item in event.items}
-        products = {
-            amounts.KIND_SHIPPING: account.shipping_product_id,
-            amounts.KIND_GIFT_WRAP: account.gift_wrap_product_id,
-            amounts.KIND_OTHER: account.other_charge_product_id,
-            amounts.KIND_PROMOTION: account.promotion_product_id,
-        }
+        products = account._amazon_charge_products()
         labels = {
             amounts.KIND_SHIPPING: _("Shipping"),
             amounts.KIND_GIFT_WRAP: _("Gift wrapping"),
@@ -299,15 +294,7 @@ class AmazonRefund(models.Model):
                 product, taxes = so_line.product_id, so_line.tax_id
                 name = so_line.name
             else:
-                product = products[charge.kind]
-                if not product:
-                    raise UserError(
-                        _(
-                            "Account %(account)s has no product set for Amazon %(kind)s lines.",
-                            account=account.name,
-                            kind=charge.kind,
-                        )
-                    )
+                product = account._amazon_required_product(products[charge.kind], charge.kind)
                 if charge.kind == amounts.KIND_PROMOTION:
                     # A promotion carries the taxes of the product it discounted.
                     taxes = so_line.tax_id

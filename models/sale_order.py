@@ -243,15 +243,7 @@ class SaleOrder(models.Model):
     def _amazon_prepare_lines(self, account, order, marketplace, currency, fiscal_position, ctx):
         """Sale order line values for ``order`` and the total Odoo should reach."""
         items = {item.item_id: item for item in order.items}
-        products = {
-            amounts.KIND_SHIPPING: account.shipping_product_id,
-            amounts.KIND_SHIPPING_DISCOUNT: account.shipping_product_id,
-            amounts.KIND_GIFT_WRAP: account.gift_wrap_product_id,
-            amounts.KIND_PROMOTION: account.promotion_product_id,
-            amounts.KIND_COD_FEE: account.cod_fee_product_id,
-            amounts.KIND_OTHER: account.other_charge_product_id,
-            amounts.KIND_DELIVERY_TIP: account.delivery_tip_product_id,
-        }
+        products = account._amazon_charge_products()
 
         def item_offer(item):
             return ctx.offers.get((order.marketplace_id, item.sku)) if item.sku else None
@@ -268,14 +260,7 @@ class SaleOrder(models.Model):
                     continue
             else:
                 product = products[charge.kind]
-            if not product:
-                raise UserError(
-                    _(
-                        "Account %(account)s has no product set for Amazon %(kind)s lines.",
-                        account=account.name,
-                        kind=charge.kind,
-                    )
-                )
+            account._amazon_required_product(product, charge.kind)
             # Promotions carry the taxes of the product they discount.
             tax_source = product
             if charge.kind == amounts.KIND_PROMOTION and item:
