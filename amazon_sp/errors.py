@@ -122,6 +122,15 @@ class SpApiResponseError(SpApiError):
     default_summary = "unusable response from Amazon"
 
 
+def require_fields(body, keys, operation):
+    """Raise :class:`SpApiResponseError` naming the ``keys`` empty or absent in ``body``."""
+    missing = [key for key in keys if not body.get(key)]
+    if missing:
+        raise SpApiResponseError(
+            f"missing required field(s) {', '.join(missing)}", operation=operation
+        )
+
+
 class OrderParseError(ValueError):
     """An order that cannot be turned into a :class:`~.types.Order`."""
 

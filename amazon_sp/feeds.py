@@ -88,11 +88,7 @@ def _feed_date(body, key):
 def feed_status(body):
     """A getFeed response body -> :class:`FeedStatus` (``feedId`` and
     ``processingStatus`` required)."""
-    missing = [key for key in ("feedId", "processingStatus") if not body.get(key)]
-    if missing:
-        raise errors.SpApiResponseError(
-            f"missing required field(s) {', '.join(missing)}", operation="getFeed"
-        )
+    errors.require_fields(body, ("feedId", "processingStatus"), "getFeed")
     marketplaces = body.get("marketplaceIds")
     return FeedStatus(
         feed_id=str(body["feedId"]),
@@ -267,11 +263,7 @@ class FeedsApi:
         """getFeed -> Amazon's JSON (``feedId`` and ``processingStatus`` checked)."""
         client = self._client
         response = client._call(client._feeds, "getFeed", client._feeds.get_feed, feed_id)
-        missing = [k for k in ("feedId", "processingStatus") if not response.body.get(k)]
-        if missing:
-            raise errors.SpApiResponseError(
-                f"missing required field(s) {', '.join(missing)}", operation="getFeed"
-            )
+        errors.require_fields(response.body, ("feedId", "processingStatus"), "getFeed")
         return response.body
 
     def get_document(self, document_id):

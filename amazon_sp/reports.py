@@ -136,11 +136,7 @@ def _date(body, key, operation="getReport"):
 
 def report_status(body):
     """A getReport body -> :class:`ReportStatus`."""
-    missing = [k for k in ("reportId", "processingStatus") if not body.get(k)]
-    if missing:
-        raise errors.SpApiResponseError(
-            f"missing required field(s) {', '.join(missing)}", operation="getReport"
-        )
+    errors.require_fields(body, ("reportId", "processingStatus"), "getReport")
     marketplaces = body.get("marketplaceIds")
     return ReportStatus(
         report_id=str(body["reportId"]),
