@@ -15,7 +15,9 @@ from odoo import _, fields, models
 from odoo.addons.base.models.ir_cron import _intervalTypes
 
 ORDERS_CRON = "sale_amazon_connector.ir_cron_sync_orders"
-# The order sync is stale when its last success is older than this many cron intervals.
+NOTIFICATIONS_CRON = "sale_amazon_connector.ir_cron_consume_notifications"
+# The order sync (the notifications) is stale when its last success is older than this
+# many intervals of its scheduled action.
 STALE_INTERVALS = 2
 
 # Counters of the card: (field, model, field linking to the account, domain). Counters of
@@ -55,6 +57,14 @@ class AmazonAccount(models.Model):
         string="Last Notification Age",
         compute="_compute_dashboard",
         help="How long ago the last Amazon order notification of the account was handled.",
+    )
+    dashboard_notification_stale = fields.Boolean(
+        string="Notifications Late",
+        compute="_compute_dashboard",
+        help="Notifications are set up, but the scheduled action 'Amazon: apply order "
+        "notifications' has not read the queue successfully for more than two of its "
+        "intervals, or an order changed on Amazon more than two of those intervals ago and "
+        "reached Odoo through the order sync only: its notification never came.",
     )
     dashboard_orders_today = fields.Integer(string="Orders Today", compute="_compute_dashboard")
     dashboard_failed_order_count = fields.Integer(
@@ -131,6 +141,7 @@ class AmazonAccount(models.Model):
                 uploads[account] = uploads.get(account, 0) + count
         stale_after = self._amazon_stale_after()
         now = fields.Datetime.now()
+        notifications_stale = self._amazon_notifications_stale(ids, now)
         for account in self:
             last = synced.get(account)
             account.dashboard_orders_synced_at = last
@@ -142,6 +153,7 @@ class AmazonAccount(models.Model):
             account.dashboard_notification_age = self._amazon_age(
                 account.sudo().notification_last_at, now
             )
+            account.dashboard_notification_stale = account.id in notifications_stale
             for fname, *_rest in DASHBOARD_COUNTERS:
                 account[fname] = counters[fname].get(account, 0)
 
@@ -151,13 +163,45 @@ class AmazonAccount(models.Model):
         midnight = tz.localize(datetime.combine(datetime.now(tz).date(), time.min))
         return midnight.astimezone(pytz.UTC).replace(tzinfo=None)
 
-    def _amazon_stale_after(self):
-        """Two intervals of the orders job (sudo: users need not read scheduled actions)."""
-        cron = self.env.ref(ORDERS_CRON, raise_if_not_found=False)
+    def _amazon_stale_after(self, xmlid=ORDERS_CRON, default_minutes=30):
+        """Two intervals of the job ``xmlid`` (sudo: users need not read scheduled actions)."""
+        cron = self.env.ref(xmlid, raise_if_not_found=False)
         cron = cron.sudo() if cron else None
         if not cron or cron.interval_number <= 0:
-            return _intervalTypes["minutes"](30 * STALE_INTERVALS)
+            return _intervalTypes["minutes"](default_minutes * STALE_INTERVALS)
         return _intervalTypes[cron.interval_type](cron.interval_number * STALE_INTERVALS)
+
+    def _amazon_notifications_stale(self, ids, now):
+        """Ids of the accounts among ``ids`` whose notifications are set up but late: no
+        successful read of the queue within two intervals of its job, or an order change
+        older than that, newer than the last notification handled (or than the first read
+        of the queue when none was ever handled): it came through the order sync alone."""
+        accounts = self.browse(ids).sudo().filtered("notifications_active")
+        if not accounts:
+            return set()
+        late = now - self._amazon_stale_after(NOTIFICATIONS_CRON, default_minutes=1)
+        Run = self.env["amazon.sync.run"].sudo()
+        runs = [("account_id", "in", accounts.ids), ("kind", "=", "notifications")]
+        read = dict(Run._read_group([*runs, ("state", "=", "done")], ["account_id"], ["start:max"]))
+        first = dict(Run._read_group(runs, ["account_id"], ["start:min"]))
+        changed = dict(
+            self.env["sale.order"]
+            .sudo()
+            ._read_group(
+                [("amazon_account_id", "in", accounts.ids)],
+                ["amazon_account_id"],
+                ["amazon_last_update:max"],
+            )
+        )
+        stale = set()
+        for account in accounts:
+            since = account.notification_last_at or first.get(account)
+            change = changed.get(account)
+            if not read.get(account) or read[account] < late:
+                stale.add(account.id)
+            elif change and since and since < change < late:
+                stale.add(account.id)
+        return stale
 
     def _amazon_age(self, moment, now=None):
         """How long ago ``moment`` (naive UTC) was, in words: "never" when empty."""

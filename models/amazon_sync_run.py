@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import clean_context
 
 from ..amazon_sp.errors import SpApiError
@@ -52,6 +53,18 @@ SYNC_CRONS = {
     "returns": "sale_amazon_connector.ir_cron_sync_fba_returns",
     "notifications": "sale_amazon_connector.ir_cron_consume_notifications",
 }
+# The history: runs older than this many days go (system parameter; 0 keeps them all), and
+# runs that did nothing after QUIET_RUN_DAYS.
+HISTORY_DAYS_PARAM = "sale_amazon_connector.sync_history_days"
+DEFAULT_HISTORY_DAYS = 90
+QUIET_RUN_DAYS = 1
+COUNT_FIELDS = (
+    "created_count",
+    "updated_count",
+    "cancelled_count",
+    "failed_count",
+    "skipped_count",
+)
 # Context key of the tests: the budget of scheduled runs in seconds (honoured in tests only).
 TEST_BUDGET_KEY = "amazon_test_run_budget"
 
@@ -295,6 +308,48 @@ class AmazonSyncRun(models.Model):
                     ),
                 }
             )
+
+    @api.autovacuum
+    def _gc_amazon_history(self):
+        """Keep the history readable and small: the notification consumer runs every minute
+        and most runs of a quiet account find nothing. Runs that did nothing (no count, no
+        error, not continued) go after a day; every run after ``sync_history_days`` (system
+        parameter, default 90; 0 keeps them all). The newest run and the newest successful
+        run of each account and kind always stay: the dashboard dates the syncs by them."""
+        param = self.env["ir.config_parameter"].sudo().get_param(HISTORY_DAYS_PARAM)
+        try:
+            days = int(param) if param else DEFAULT_HISTORY_DAYS
+        except ValueError:
+            days = DEFAULT_HISTORY_DAYS
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT ON (account_id, kind) id FROM amazon_sync_run
+             ORDER BY account_id, kind, start DESC, id DESC
+            """
+        )
+        keep = {row[0] for row in self.env.cr.fetchall()}
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT ON (account_id, kind) id FROM amazon_sync_run WHERE state = 'done'
+             ORDER BY account_id, kind, start DESC, id DESC
+            """
+        )
+        keep.update(row[0] for row in self.env.cr.fetchall())
+        quiet = [
+            ("state", "=", "done"),
+            ("start", "<", now - timedelta(days=QUIET_RUN_DAYS)),
+            ("continued", "=", False),
+            ("error_summary", "=", False),
+            *[(fname, "in", [0, False]) for fname in COUNT_FIELDS],
+        ]
+        domain = quiet
+        if days > 0:
+            old = [("state", "!=", "running"), ("start", "<", now - timedelta(days=days))]
+            domain = expression.OR([quiet, old])
+        runs = self.search(expression.AND([[("id", "not in", list(keep))], domain]))
+        _logger.info("Amazon sync history: %s old or empty run(s) removed.", len(runs))
+        runs.unlink()
 
 
 class AmazonAccount(models.Model):

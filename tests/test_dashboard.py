@@ -135,6 +135,53 @@ class TestDashboard(AmazonSyncCase):
             account.with_user(self.salesperson).dashboard_notification_age, "5 min ago"
         )
 
+    def test_late_notifications_show_red(self):
+        account = self.account
+        self.add_order("171-9200001-0000001")
+        self.sync()
+        order = self.amazon_order("171-9200001-0000001")
+        now = fields.Datetime.now()
+        self.assertFalse(account.dashboard_notification_stale, "notifications off: never late")
+        account.sudo().write(
+            {
+                "notification_subscription_ref": "amzn1-subscription-test",
+                "notification_last_at": now - timedelta(minutes=5),
+            }
+        )
+
+        def stale():
+            account.invalidate_recordset()
+            return account.dashboard_notification_stale
+
+        self.assertTrue(stale(), "the queue was never read")
+        run = self.env["amazon.sync.run"].create(
+            {"account_id": account.id, "kind": "notifications", "state": "done", "start": now}
+        )
+        order.amazon_last_update = now - timedelta(minutes=10)
+        self.assertFalse(stale(), "read just now; the last change came with its notification")
+        self.assertFalse(account.with_user(self.salesperson).dashboard_notification_stale)
+        # The consumer stopped: its last successful read is older than two of its intervals.
+        run.start = now - timedelta(minutes=3)
+        self.assertTrue(stale())
+        self.assertTrue(account.with_user(self.salesperson).dashboard_notification_stale)
+        self.env["amazon.sync.run"].create(
+            {"account_id": account.id, "kind": "notifications", "state": "error", "start": now}
+        )
+        self.assertTrue(stale(), "a failed read of the queue is no read")
+        run.start = now
+        # An order changed on Amazon 4 minutes ago, after the last notification handled, and
+        # reached Odoo through the order sync: its notification did not come.
+        order.amazon_last_update = now - timedelta(minutes=4)
+        self.assertTrue(stale())
+        order.amazon_last_update = now - timedelta(minutes=1)
+        self.assertFalse(stale(), "its notification may still be on its way")
+        order.amazon_last_update = now - timedelta(minutes=4)
+        cron = self.env.ref("sale_amazon_connector.ir_cron_consume_notifications")
+        cron.write({"interval_number": 5, "interval_type": "minutes"})
+        self.assertFalse(stale(), "ten minutes allowed now")
+        arch = account.get_views([(False, "kanban")])["views"]["kanban"]["arch"]
+        self.assertIn("record.dashboard_notification_stale.raw_value", arch)
+
 
 @tagged("post_install", "-at_install")
 class TestDashboardUploads(InvoiceUploadCase):

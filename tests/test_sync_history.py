@@ -1,9 +1,12 @@
 # Part of sale_amazon_connector. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Sync history: what a run records on the account, the smart button, the progress lines."""
+"""Sync history: what a run records on the account, the smart button, the progress lines,
+what is pruned."""
 
 import logging
 import re
+from datetime import timedelta
 
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import AmazonSyncCase
@@ -53,3 +56,41 @@ class TestSyncHistory(AmazonSyncCase):
         self.assertEqual(action["res_model"], "amazon.sync.run")
         runs = self.env["amazon.sync.run"].search(action["domain"])
         self.assertEqual(runs, self.account.sync_run_ids)
+
+    def test_old_and_empty_runs_are_pruned(self):
+        Run = self.env["amazon.sync.run"]
+        now = fields.Datetime.now()
+
+        def run(kind, days, state="done", **counts):
+            return Run.create(
+                {
+                    "account_id": self.account.id,
+                    "kind": kind,
+                    "state": state,
+                    "start": now - timedelta(days=days),
+                    **counts,
+                }
+            )
+
+        # The notification consumer every minute: most of its runs find nothing.
+        empty_old = run("notifications", 2) | run("notifications", 3)
+        empty_recent = run("notifications", 0.5)
+        applied = run("notifications", 2, updated_count=1)
+        failed = run("notifications", 2.5, state="error", error_summary="SQS unreadable")
+        # Orders: the newest run (failed) and the newest successful one stay, however old.
+        newest_done = run("orders", 100)
+        newest = run("orders", 95, state="error", error_summary="Amazon unreachable")
+        too_old = run("orders", 120) | run("orders", 110, created_count=4)
+        interrupted = run("pickings", 200, state="running")
+        Run._gc_amazon_history()
+        left = Run.search([("account_id", "=", self.account.id)])
+        self.assertFalse(left & (empty_old | too_old))
+        self.assertEqual(left, empty_recent | applied | failed | newest_done | newest | interrupted)
+
+        # 0 days: the history is kept whole, only the runs that did nothing go.
+        self.env["ir.config_parameter"].set_param("sale_amazon_connector.sync_history_days", "0")
+        old_error = run("orders", 400, state="error", error_summary="gone")
+        empty = run("orders", 300)
+        Run._gc_amazon_history()
+        self.assertTrue(old_error.exists())
+        self.assertFalse(empty.exists())
