@@ -95,8 +95,9 @@ class SyncRun:
     """One synchronization of an account, as ``amazon.account._amazon_sync_run`` yields it.
 
     ``account`` is the account as the sync uses it (see ``_amazon_sync_env``), ``outcome``
-    collects the counts, ``busy`` says that another run of the same kind holds the lock
-    (nothing else is done), ``record`` is the ``amazon.sync.run`` once started."""
+    collects the counts, ``busy`` says that nothing is to be done: another run of the same
+    kind holds the lock, or the cron pass has no time left, ``record`` is the
+    ``amazon.sync.run`` once started."""
 
     def __init__(self, account, kind, trigger):
         self.account = account
@@ -384,6 +385,21 @@ class AmazonAccount(models.Model):
             run.outcome.budget = RunBudget(
                 self._amazon_run_budget_seconds(), job and job["pass_started"]
             )
+        if run.outcome.budget is not None and run.outcome.budget.too_late():
+            # Not even one batch fits before Odoo's limits (jobs before this one used the
+            # pass): do nothing, and trigger the job for the next pass.
+            _logger.info(
+                "Amazon account %s: no time left in this cron pass (%s); the %s run waits "
+                "for the next one.",
+                account.id,
+                run.outcome.budget.reason,
+                kind,
+            )
+            run.busy = True
+            run.outcome.more = True
+            yield run
+            account._amazon_continue_later(kind, run.outcome)
+            return
         with account._amazon_sync_lock(kind) as locked:
             if not locked:
                 _logger.info(

@@ -5,13 +5,17 @@ runs together do everything once: no order lost, none created twice."""
 
 import os
 import tempfile
+import time
 from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
+from odoo.service import server as odoo_server
 from odoo.tests import tagged
+from odoo.tools import config
 
 from ..amazon_sp import ratelimit
+from ..models import amazon_sync_budget as sync_budget
 from .common import AmazonSyncCase, Scenario
 
 SELLER = "A1SELLERTEST"
@@ -276,3 +280,46 @@ class TestRunBudgetSettlements(BudgetMixin, AmazonSyncCase):
             sorted(self.account.settlement_ids.mapped("group_ref")),
             sorted(group["id"] for group in closed),
         )
+
+
+@tagged("post_install", "-at_install")
+class TestCronPassLimits(BudgetMixin, AmazonSyncCase):
+    """Odoo's real-time limit of a cron pass, as the budget reckons it."""
+
+    ORDERS_CRON = "sale_amazon_connector.ir_cron_sync_orders"
+
+    def cron_orders(self):
+        self.env["amazon.account"].with_context(amazon_test_run_budget=45)._cron_sync_orders()
+
+    def test_a_cron_worker_process_counts_from_its_heartbeat_before_sleeping(self):
+        now = time.monotonic()
+        self.assertEqual(sync_budget.watchdog_origin(now), now, "cron thread: the pass start")
+        # A cron worker process of the prefork server: the server's watchdog counts from the
+        # worker's last heartbeat, sent before it slept until the job was due.
+        prefork = odoo_server.PreforkServer(None)
+        longest_sleep = odoo_server.SLEEP_INTERVAL + os.getpid() % 10 + 1
+        with patch.object(odoo_server, "server", prefork):
+            with patch.object(sync_budget, "_last_job_end", None):
+                origin = sync_budget.watchdog_origin(now)
+                self.assertEqual(origin, now - longest_sleep, "slept the longest")
+            with patch.object(sync_budget, "_last_job_end", now - 5):
+                self.assertEqual(sync_budget.watchdog_origin(now), now - 5, "woken at once")
+            with patch.object(sync_budget, "_last_job_end", now - 3600):
+                self.assertEqual(sync_budget.watchdog_origin(now), origin)
+            limits = {"limit_time_real": 120, "limit_time_real_cron": -1}
+            with patch.dict(config.options, limits):
+                budget = sync_budget.RunBudget(45, origin)
+        # 120 s from the heartbeat, a quarter kept: 90 s, of which the sleep used up to 70.
+        self.assertAlmostEqual(budget.wall_deadline, origin + 90, places=3)
+        self.assertLessEqual(budget.remaining(), 90 - longest_sleep)
+
+    def test_a_run_with_no_time_left_in_the_pass_does_nothing_and_triggers_its_job(self):
+        self.add_order("171-8700001-0000001")
+        before = self.triggers(self.ORDERS_CRON)
+        with patch.dict(config.options, {"limit_time_real": 1, "limit_time_real_cron": -1}):
+            self.cron_orders()
+        self.assertFalse(self.last_run("orders"), "no run: nothing was done")
+        self.assertFalse(self.amazon_order("171-8700001-0000001"))
+        self.assertEqual(self.triggers(self.ORDERS_CRON), before + 1, "the next pass does it")
+        self.cron_orders()
+        self.assertEqual(len(self.amazon_order("171-8700001-0000001")), 1)
