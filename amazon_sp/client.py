@@ -546,42 +546,48 @@ class SpApiClient:
                 return result
 
     def list_refunds(self, posted_after, posted_before=None, page_size=100):
-        """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after,
-        posted_before), every page of ``listFinancialEvents`` followed (Amazon may answer
-        empty pages with a NextToken: they are followed too)."""
+        """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after, posted_before),
+        every page of ``listFinancialEvents`` followed (empty pages with a NextToken too)."""
+        pages = self.refund_pages(posted_after, posted_before, page_size=page_size)
+        return [event for events, _token in pages for event in events]
+
+    def refund_pages(self, posted_after, posted_before=None, token=None, page_size=100):
+        """The same page by page from ``token`` (None: the first): yields (refunds, NextToken
+        or None); a caller may stop between pages and go on from the token later."""
         params = {"MaxResultsPerPage": int(page_size), "PostedAfter": format_datetime(posted_after)}
         if posted_before is not None:
             params["PostedBefore"] = format_datetime(posted_before)
         return self._refund_pages(
-            "listFinancialEvents", self._finances.list_financial_events, params
+            "listFinancialEvents", self._finances.list_financial_events, params, token=token
         )
 
     def list_order_refunds(self, order_id, page_size=100):
         """The refunds of one order (``listFinancialEventsByOrderId``, every page)."""
         if not order_id:
             raise ValueError("order_id is required")
-        return self._refund_pages(
+        pages = self._refund_pages(
             "listFinancialEventsByOrderId",
             self._finances.get_financial_events_for_order,
             {"MaxResultsPerPage": int(page_size)},
             order_id,
         )
+        return [event for events, _token in pages for event in events]
 
-    def _refund_pages(self, operation, method, params, *args):
-        found, token = [], None
+    def _refund_pages(self, operation, method, params, *args, token=None):
         while True:
             query = dict(params, NextToken=token) if token else dict(params)
             response = self._call(self._finances, operation, method, *args, **query)
             payload = self._finance_payload(response, operation)
             try:
-                found += refunds.parse_refund_events(payload)
+                found = refunds.parse_refund_events(payload)
             except finances.FinanceParseError as exc:
                 raise errors.SpApiResponseError(
                     str(exc), operation=operation, request_id=response.request_id
                 ) from None
-            token = payload.get("NextToken")
+            token = payload.get("NextToken") or None
+            yield found, token
             if not token:
-                return found
+                return
 
     @staticmethod
     def _finance_payload(response, operation):

@@ -2,16 +2,21 @@
 """The refunds of an Amazon account: settings and entry points (the refunds and their credit
 notes are made by ``amazon.refund``)."""
 
+import logging
 from datetime import datetime, timedelta
 
 from odoo import _, api, fields, models
 
+from ..amazon_sp import errors as amazon_errors
 from .amazon_refund import RETRIED
+
+_logger = logging.getLogger(__name__)
 
 REFUND_BATCH = 50
 # Amazon may post a refund up to 48 hours after it happened: each run reads again from
 # that long before the end of the previous one (refunds already recorded are skipped).
 REFUND_OVERLAP = timedelta(hours=48)
+REFUND_WINDOW_FIELDS = ("refunds_window_start", "refunds_window_end", "refunds_page_token")
 # Window ends stay this far behind Amazon's clock (Amazon refuses later ones).
 WINDOW_MARGIN = timedelta(minutes=3)
 
@@ -38,6 +43,11 @@ class AmazonAccount(models.Model):
         copy=False,
         help="Amazon's refunds posted before this time were read.",
     )
+    # A window of listFinancialEvents read page by page over several runs: where the next
+    # run goes on (the window's bounds and the next page's token).
+    refunds_window_start = fields.Datetime(copy=False, readonly=True)
+    refunds_window_end = fields.Datetime(copy=False, readonly=True)
+    refunds_page_token = fields.Char(copy=False, readonly=True)
     refund_ids = fields.One2many("amazon.refund", "account_id", string="Refunds")
     refund_count = fields.Integer(compute="_compute_refund_count")
 
@@ -76,31 +86,14 @@ class AmazonAccount(models.Model):
                 return run.outcome
             account = run.account
             Refund = account.env["amazon.refund"]
+            done = [0]  # batches done by the run: one at least, whatever the time
             with run.api() as client:
-                window_end = None
                 if order_refs:
                     events = [e for ref in order_refs for e in client.list_order_refunds(ref)]
+                    seen = account._amazon_credit_refunds(events, run, done)
                 else:
-                    window_end = client.amazon_now().replace(microsecond=0) - WINDOW_MARGIN
-                    start = account._amazon_refund_window_start(window_end)
-                    events = client.list_refunds(start, window_end)
-                # Oldest first, those recorded already left out: a run stopped on its time
-                # budget moves the window's marker only past the refunds it processed.
-                events = account._amazon_refunds_unrecorded(events)
-                size = account._amazon_refund_batch_size()
-                seen, read_until, batches = Refund, None, 0
-                for index in range(0, len(events), size):
-                    if batches and run.out_of_time():  # the next run goes on from here
-                        run.outcome.more = True
-                        break
-                    batch = events[index : index + size]
-                    seen |= Refund._amazon_process(account, batch, run.outcome)
-                    read_until = batch[-1].posted_date or read_until
-                    batches += 1
-                    account._amazon_commit()
+                    seen = account._amazon_read_refund_window(client, run, done)
                 if run.outcome.more:
-                    if window_end is not None:
-                        account._amazon_refunds_read_until(read_until, start, window_end)
                     return run.outcome
                 # Refunds recorded by earlier runs (or a settlement import) wait for their
                 # order, their invoice or a fix of the account (a product): try them again.
@@ -112,18 +105,72 @@ class AmazonAccount(models.Model):
                     ],
                     order="write_date, id",
                 )
-                if window_end is not None:  # every refund of the window is recorded
-                    account._amazon_commit_progress({"last_refunds_sync": window_end})
+                size = account._amazon_refund_batch_size()
                 for index in range(0, len(waiting), size):
                     # Out of time: the others are retried by the next scheduled run (least
                     # recently tried first), not at once: a refund that keeps waiting for its
                     # order would otherwise trigger the job again and again.
-                    if batches and run.out_of_time():
+                    if (index or done[0]) and run.out_of_time():
                         break
                     waiting[index : index + size]._amazon_retry(run.outcome)
-                    batches += 1
                     account._amazon_commit()
         return run.outcome
+
+    def _amazon_read_refund_window(self, client, run, done):
+        """Read the refunds window (see ``_amazon_refunds_window``) page by page and credit
+        its refunds; out of time, keep where the next run goes on. Returns the refunds
+        processed (``amazon.refund``)."""
+        start, end, token = self._amazon_refunds_window(client)
+        seen = self.env["amazon.refund"]
+        try:
+            pages = client.refund_pages(
+                start, end, token=token, page_size=self._amazon_refund_page_size()
+            )
+            for events, next_token in pages:
+                seen |= self._amazon_credit_refunds(events, run, done)
+                if not run.outcome.more and next_token and run.out_of_time():
+                    run.outcome.more, token = True, next_token  # this page is done
+                if run.outcome.more:  # the next run reads from this page (or the next)
+                    self._amazon_commit_progress(
+                        {
+                            "refunds_window_start": start,
+                            "refunds_window_end": end,
+                            "refunds_page_token": token or False,
+                        }
+                    )
+                    return seen
+                token = next_token
+        except amazon_errors.SpApiBadRequestError:
+            if self.refunds_page_token:  # a token Amazon no longer takes: start afresh
+                _logger.warning(
+                    "Amazon account %s: the page token of the refunds window under way was "
+                    "refused; the next run reads the window from its start.",
+                    self.id,
+                )
+                self._amazon_commit_progress(dict.fromkeys(REFUND_WINDOW_FIELDS, False))
+            raise
+        # Every refund of the window is recorded: the next window starts from its end.
+        self._amazon_commit_progress(
+            {"last_refunds_sync": end, **dict.fromkeys(REFUND_WINDOW_FIELDS, False)}
+        )
+        return seen
+
+    def _amazon_credit_refunds(self, events, run, done):
+        """Credit ``events`` (RefundEvent) not recorded yet, by batches that commit; stop
+        between batches once out of time (``run.outcome.more``), after one batch at least
+        per run (``done``: [batches done by the run])."""
+        Refund, seen = self.env["amazon.refund"], self.env["amazon.refund"]
+        events = self._amazon_refunds_unrecorded(events)
+        size = self._amazon_refund_batch_size()
+        for index in range(0, len(events), size):
+            if done[0] and run.out_of_time():
+                run.outcome.more = True
+                break
+            seen |= Refund._amazon_process(self, events[index : index + size], run.outcome)
+            done[0] += 1
+            self._amazon_commit()
+        done[0] += not events  # an empty page read is work done too
+        return seen
 
     def _amazon_refunds_unrecorded(self, events):
         """``events`` (RefundEvent) not recorded yet for this account, oldest first."""
@@ -147,13 +194,22 @@ class AmazonAccount(models.Model):
             return int(size)
         return REFUND_BATCH
 
-    def _amazon_refunds_read_until(self, read_until, start, window_end):
-        """A run stopped within its window (read from ``start``): the marker moves to the
-        last refund processed, when the next window (read from the marker minus the
-        overlap) still starts later than this one, so that no refund is read twice for
-        nothing and none of the window is skipped."""
-        if read_until and read_until - REFUND_OVERLAP > start:
-            self._amazon_commit_progress({"last_refunds_sync": min(read_until, window_end)})
+    def _amazon_refund_page_size(self):
+        """Financial events per listFinancialEvents page: Amazon's maximum; tests may ask
+        for smaller pages to cross page boundaries."""
+        size = self.env.context.get("amazon_test_finance_page_size")
+        if size and self._amazon_in_test_mode():
+            return int(size)
+        return 100
+
+    def _amazon_refunds_window(self, client):
+        """(start, end, page token) of the listFinancialEvents window to read: the one an
+        earlier run stopped in, from its next page, else a new one ending now."""
+        self.ensure_one()
+        if self.refunds_window_end and self.refunds_window_start:
+            return self.refunds_window_start, self.refunds_window_end, self.refunds_page_token
+        window_end = client.amazon_now().replace(microsecond=0) - WINDOW_MARGIN
+        return self._amazon_refund_window_start(window_end), window_end, None
 
     def _amazon_refund_window_start(self, window_end):
         self.ensure_one()

@@ -3,14 +3,17 @@
 with a budget of 0 s (a test-only override) each scheduled run does one batch, says it
 continued, triggers its job again, and the successive runs together do everything once."""
 
+import os
+import tempfile
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
 
 from .common import AmazonSyncCase, Scenario
 from .test_invoice_upload import InvoiceUploadCase
-from .test_run_budget import MAX_RUNS, SELLER, BudgetMixin
+from .test_run_budget import MAX_RUNS, REJECTION_LOG, SELLER, BudgetMixin
 
 ES = "A1RKKUPIHCS9HS"
 
@@ -62,6 +65,67 @@ class TestRunBudgetRefunds(BudgetMixin, InvoiceUploadCase):
         runs = self.run_until_done("refunds", self.REFUNDS_CRON, Account._cron_sync_refunds)
         self.assertEqual(len(runs), 1)
         self.assertEqual(Refund.search_count([("account_id", "=", self.account.id)]), 4)
+
+    def test_a_window_of_many_pages_goes_on_from_its_page_token(self):
+        """Financial events include every shipment: a busy month is hundreds of pages, more
+        than one run reads. Each run goes on from the page the previous one stopped at."""
+        refs = [f"171-8610{n:03d}-0000001" for n in range(1, 4)]
+        for ref in refs:
+            self.add_order(ref, fulfilled_by="AMAZON")
+        self.sync()
+        invoices = self.env["account.move"]
+        for ref in refs:
+            invoices |= self.invoice(self.amazon_order(ref))
+        for ref in refs:
+            self.sandbox.state.advance(60)
+            self.sandbox.state.refund(ref)
+        self.sandbox.state.advance(600)
+        Refund = self.env["amazon.refund"]
+        Account = self.env["amazon.account"].with_context(
+            amazon_test_run_budget=0, amazon_test_finance_page_size=1
+        )
+        account = self.account
+        windows = set()
+
+        def each(run):
+            account.invalidate_recordset()
+            windows.add((account.refunds_window_start, account.refunds_window_end))
+            self.assertTrue(account.refunds_page_token, "the next run goes on from a page")
+            self.assertFalse(account.last_refunds_sync, "the window is not read whole yet")
+
+        runs = self.run_until_done("refunds", self.REFUNDS_CRON, Account._cron_sync_refunds, each)
+        self.assertGreaterEqual(len(runs), 4, "a page a run: shipments and refunds")
+        self.assertEqual(len(windows), 1, "one window, read over several runs")
+        self.assertEqual(sum(runs.mapped("created_count")), 3)
+        refunds = Refund.search([("account_id", "=", account.id)])
+        self.assertEqual(len(refunds), 3, "each refund recorded once")
+        self.assertEqual(refunds.credit_note_id.reversed_entry_id, invoices)
+        account.invalidate_recordset()
+        self.assertEqual(account.last_refunds_sync, windows.pop()[1])
+        self.assertFalse(account.refunds_page_token or account.refunds_window_end)
+
+        # A page token Amazon no longer takes: the run fails and says so, the next one reads
+        # the window afresh and credits nothing twice.
+        account.write(
+            {
+                "refunds_window_start": account.last_refunds_sync - timedelta(days=2),
+                "refunds_window_end": account.last_refunds_sync,
+                "refunds_page_token": "expired-token",
+            }
+        )
+        with tempfile.TemporaryDirectory() as tmp:  # refused on purpose: a log of its own
+            own = os.path.join(tmp, "rejections.jsonl")
+            with patch.dict(os.environ, {REJECTION_LOG: own}):
+                Account._cron_sync_refunds()
+            with open(own, encoding="utf-8") as handle:
+                self.assertIn("listFinancialEvents", handle.read(), "Amazon refused the token")
+        failed = self.last_run("refunds")
+        self.assertEqual(failed.state, "error")
+        self.assertFalse(account.refunds_page_token)
+        self.assertFalse(account.refunds_window_end)
+        runs = self.run_until_done("refunds", self.REFUNDS_CRON, Account._cron_sync_refunds)
+        self.assertEqual(sum(runs.mapped("created_count")), 0)
+        self.assertEqual(Refund.search_count([("account_id", "=", account.id)]), 3)
 
 
 @tagged("post_install", "-at_install")
