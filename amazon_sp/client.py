@@ -6,7 +6,8 @@ with exponential backoff and full jitter, re-authentication on an expired token,
 Restricted Data Tokens for v0 PII, and typed results/errors. The Orders API lives in
 :mod:`.orders` (``client.orders_api(version)``), the Feeds API in :mod:`.feeds`
 (``client.feeds``), FBA inventory in :mod:`.inventory` (``client.inventory``), reports
-in :mod:`.reports` (``client.reports``); the client's older per-operation methods
+in :mod:`.reports` (``client.reports``), the Finances API v0 in :mod:`.finances_api`
+(``client.finances``); the client's older per-operation methods
 remain, built on them.
 
 One SpApiClient is meant for one thread at a time (the library's API objects keep
@@ -35,13 +36,13 @@ from sp_api.api.sellers.sellers import Sellers
 from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
 
-from . import const, documents, errors, finances, orders, ratelimit, refunds, types, window
+from . import const, documents, errors, orders, ratelimit, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
+from .finances_api import FinancesApi
 from .inventory import InventoryApi
 from .notifications import NotificationsApi
 from .orders import V0_PII_ELEMENTS, Page  # noqa: F401 - re-exported
-from .parsing import format_datetime
 from .redact import install_log_filter, register_secret
 from .reports import ReportsApi
 
@@ -175,6 +176,7 @@ class SpApiClient:
             self._notifications,
         )
         self._feeds_api = None
+        self._finances_api = None
         self._inventory_api = None
         self._reports_api = None
         self._notifications_api = None
@@ -487,109 +489,11 @@ class SpApiClient:
     def download_feed_document(self, document):
         return self.feeds.download_document(document)
 
-    # --- Finances v0 ----------------------------------------------------------------------------
+    # --- Finances v0 (see finances_api.py) -------------------------------------------------
 
-    def list_financial_event_groups(self, started_after=None, started_before=None, page_size=100):
-        """All financial event groups opened in [started_after, started_before), every
-        page followed: a list of :class:`.finances.FinancialEventGroup` (open ones too)."""
-        params = {"MaxResultsPerPage": int(page_size)}
-        if started_after is not None:
-            params["FinancialEventGroupStartedAfter"] = format_datetime(started_after)
-        if started_before is not None:
-            params["FinancialEventGroupStartedBefore"] = format_datetime(started_before)
-        groups, token = [], None
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = self._call(
-                self._finances,
-                "listFinancialEventGroups",
-                self._finances.list_financial_event_groups,
-                **query,
-            )
-            payload = self._finance_payload(response, "listFinancialEventGroups")
-            try:
-                groups += finances.parse_financial_event_groups(payload)
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    str(exc), operation="listFinancialEventGroups", request_id=response.request_id
-                ) from None
-            token = payload.get("NextToken")
-            if not token:
-                return groups
-
-    def list_financial_events_by_group_id(self, group_id, page_size=100):
-        """Every event of one group (all pages) folded into :class:`.finances.GroupEvents`."""
-        if not group_id:
-            raise ValueError("group_id is required")
-        params = {"MaxResultsPerPage": int(page_size)}
-        result, token = finances.GroupEvents(), None
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = self._call(
-                self._finances,
-                "listFinancialEventsByGroupId",
-                self._finances.list_financial_events_by_group_id,
-                group_id,
-                **query,
-            )
-            payload = self._finance_payload(response, "listFinancialEventsByGroupId")
-            try:
-                finances.parse_financial_events([payload], result)
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    f"group {group_id}: {exc}",
-                    operation="listFinancialEventsByGroupId",
-                    request_id=response.request_id,
-                ) from None
-            token = payload.get("NextToken")
-            if not token:
-                return result
-
-    def list_refunds(self, posted_after, posted_before=None, page_size=100):
-        """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after,
-        posted_before), every page of ``listFinancialEvents`` followed (Amazon may answer
-        empty pages with a NextToken: they are followed too)."""
-        params = {"MaxResultsPerPage": int(page_size), "PostedAfter": format_datetime(posted_after)}
-        if posted_before is not None:
-            params["PostedBefore"] = format_datetime(posted_before)
-        return self._refund_pages(
-            "listFinancialEvents", self._finances.list_financial_events, params
-        )
-
-    def list_order_refunds(self, order_id, page_size=100):
-        """The refunds of one order (``listFinancialEventsByOrderId``, every page)."""
-        if not order_id:
-            raise ValueError("order_id is required")
-        return self._refund_pages(
-            "listFinancialEventsByOrderId",
-            self._finances.get_financial_events_for_order,
-            {"MaxResultsPerPage": int(page_size)},
-            order_id,
-        )
-
-    def _refund_pages(self, operation, method, params, *args):
-        found, token = [], None
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = self._call(self._finances, operation, method, *args, **query)
-            payload = self._finance_payload(response, operation)
-            try:
-                found += refunds.parse_refund_events(payload)
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    str(exc), operation=operation, request_id=response.request_id
-                ) from None
-            token = payload.get("NextToken")
-            if not token:
-                return found
-
-    @staticmethod
-    def _finance_payload(response, operation):
-        payload = response.body.get("payload")
-        if not isinstance(payload, dict):
-            raise errors.SpApiResponseError(
-                "missing required field 'payload'",
-                operation=operation,
-                request_id=response.request_id,
-            )
-        return payload
+    @property
+    def finances(self):
+        """The Finances API v0, typed: :class:`.finances_api.FinancesApi`."""
+        if self._finances_api is None:
+            self._finances_api = FinancesApi(self)
+        return self._finances_api

@@ -79,11 +79,13 @@ class AmazonAccount(models.Model):
             with run.api() as client:
                 window_end = None
                 if order_refs:
-                    events = [e for ref in order_refs for e in client.list_order_refunds(ref)]
+                    events = [
+                        e for ref in order_refs for e in client.finances.list_order_refunds(ref)
+                    ]
                 else:
                     window_end = client.amazon_now().replace(microsecond=0) - WINDOW_MARGIN
                     start = account._amazon_refund_window_start(window_end)
-                    events = client.list_refunds(start, window_end)
+                    events = client.finances.list_refunds(start, window_end)
                 # Oldest first, those recorded already left out: a run stopped on its time
                 # budget moves the window's marker only past the refunds it processed.
                 events = account._amazon_refunds_unrecorded(events)
