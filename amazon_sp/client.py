@@ -10,6 +10,9 @@ in :mod:`.reports` (``client.reports``), the Finances API v0 in :mod:`.finances_
 (``client.finances``); the client's older per-operation methods
 remain, built on them.
 
+A caller with a time limit (a scheduled run's budget) sets ``client.set_deadline(seconds)``:
+no wait inside the client then ends past it (:class:`.errors.SpApiOutOfTimeError`).
+
 One SpApiClient is meant for one thread at a time (the library's API objects keep
 per-request state); rate-limit buckets and access tokens are shared process-wide.
 """
@@ -131,6 +134,7 @@ class SpApiClient:
         self._rdt_lock = threading.Lock()
         self._lwa = None
         self._amazon_clock = None  # (Amazon's Date header, local monotonic time of arrival)
+        self.deadline = None  # see set_deadline (a time on _clock)
         credentials = {
             "refresh_token": config.refresh_token,
             "lwa_app_id": config.client_id,
@@ -202,6 +206,46 @@ class SpApiClient:
     def _count_token_request(self):
         self.stats.token_requests += 1
 
+    # --- the caller's deadline ------------------------------------------------------
+
+    def set_deadline(self, seconds):
+        """No wait inside the client (rate limit, retry backoff, document retries, report
+        polls) may end later than ``seconds`` from now: a call that would wait past it
+        raises :class:`.errors.SpApiOutOfTimeError` before sending (a report poll returns
+        the pending status). None (the default): only ``max_retry_seconds`` bounds them."""
+        self.deadline = None if seconds is None else self._clock() + max(0.0, float(seconds))
+
+    def time_left(self):
+        """Seconds left before the deadline; None without one."""
+        return None if self.deadline is None else max(0.0, self.deadline - self._clock())
+
+    def _wait_limit(self, until):
+        """(seconds a wait may last now, until ``until`` (a time on ``_clock``; None: no
+        bound) and the deadline; whether the deadline is the nearer of the two)."""
+        if self.deadline is not None and (until is None or self.deadline <= until):
+            return max(0.0, self.deadline - self._clock()), True
+        return (None if until is None else max(0.0, until - self._clock())), False
+
+    def _acquire(self, bucket, operation, until=None):
+        """Wait for a token of ``bucket``: the seconds waited, or None when it would come
+        after ``until``. :raise errors.SpApiOutOfTimeError: after the deadline."""
+        limit, deadline_first = self._wait_limit(until)
+        waited = bucket.acquire(max_wait=limit)
+        if waited is None and deadline_first:
+            raise errors.SpApiOutOfTimeError(operation, bucket.wait())
+        return waited
+
+    def _out_of_time(self, operation, delay, until, error=None, bucket=None):
+        """The :class:`.errors.SpApiOutOfTimeError` to raise when sleeping ``delay`` now
+        would end after the deadline, the deadline coming before ``until`` (else None).
+        Its ``retry_after`` includes the wait for a token of ``bucket`` after the sleep."""
+        limit, deadline_first = self._wait_limit(until)
+        if not deadline_first or delay <= limit:
+            return None
+        after = max(delay, bucket.wait()) if bucket is not None else delay
+        unknown = bool(getattr(error, "outcome_unknown", False))
+        return errors.SpApiOutOfTimeError(operation, after, outcome_unknown=unknown, error=error)
+
     # --- the retry loop ----------------------------------------------------------
 
     def bucket(self, operation):
@@ -223,7 +267,7 @@ class SpApiClient:
         reauthenticated = False
         while True:
             attempt += 1
-            waited = bucket.acquire(max_wait=max(0.0, deadline - self._clock()))
+            waited = self._acquire(bucket, operation, deadline)
             if waited is None:
                 raise errors.SpApiThrottledError(
                     f"the rate limit ({bucket.rate:g} requests/s) would make us wait past "
@@ -278,6 +322,12 @@ class SpApiClient:
                 delay = exc.retry_after
                 if delay is None:
                     delay = ratelimit.backoff_delay(attempt - 1, rng=self._rng)
+                if attempt < cfg.max_attempts:
+                    # Not past the caller's deadline either: out of time is raised before
+                    # the next attempt is sent (see errors.SpApiOutOfTimeError).
+                    out_of_time = self._out_of_time(operation, delay, deadline, exc, bucket)
+                    if out_of_time is not None:
+                        raise out_of_time from None
                 if attempt >= cfg.max_attempts or self._clock() + delay > deadline:
                     raise type(exc)(
                         f"{exc.summary} (gave up after {attempt} attempt(s))",
