@@ -9,23 +9,11 @@ from datetime import timedelta
 from odoo.tests import tagged
 
 from .common import AmazonSyncCase
+from .test_invoice_upload import InvoiceUploadCase
 from .test_run_budget import BudgetMixin
 
 
-@tagged("post_install", "-at_install")
-class TestRunDeadline(BudgetMixin, AmazonSyncCase):
-    ORDERS_CRON = "sale_amazon_connector.ir_cron_sync_orders"
-    PICKINGS_CRON = "sale_amazon_connector.ir_cron_sync_pickings"
-
-    def cron_orders(self):
-        Account = self.env["amazon.account"].with_context(
-            amazon_test_run_budget=0, amazon_test_page_size=1
-        )
-        Account._cron_sync_orders()
-
-    def failures(self):
-        return self.env["amazon.order.failure"].search([("account_id", "=", self.account.id)])
-
+class DeadlineMixin(BudgetMixin):
     def assert_out_of_time(self, kind, xmlid, run_once):
         """``run_once()`` ends as continued, its job triggered, nothing failed."""
         before = self.triggers(xmlid)
@@ -38,6 +26,21 @@ class TestRunDeadline(BudgetMixin, AmazonSyncCase):
         self.assertGreaterEqual(run.throttled_count, 1, "Amazon answered 429")
         self.assertEqual(self.triggers(xmlid), before + 1, "the job is triggered again")
         return run
+
+
+@tagged("post_install", "-at_install")
+class TestRunDeadline(DeadlineMixin, AmazonSyncCase):
+    ORDERS_CRON = "sale_amazon_connector.ir_cron_sync_orders"
+    PICKINGS_CRON = "sale_amazon_connector.ir_cron_sync_pickings"
+
+    def cron_orders(self):
+        Account = self.env["amazon.account"].with_context(
+            amazon_test_run_budget=0, amazon_test_page_size=1
+        )
+        Account._cron_sync_orders()
+
+    def failures(self):
+        return self.env["amazon.order.failure"].search([("account_id", "=", self.account.id)])
 
     def test_orders_run_throttled_past_its_budget_goes_on_later_without_failures(self):
         refs = [f"171-8600{n:03d}-0000001" for n in range(1, 4)]
@@ -106,3 +109,25 @@ class TestRunDeadline(BudgetMixin, AmazonSyncCase):
         self.assertEqual(sum(runs.mapped("created_count")), 1)
         self.assertEqual(len(self.sandbox.state.shipments(ref)), 1, "confirmed once")
         self.assertEqual(picking.amazon_sync_status, "done")
+
+
+@tagged("post_install", "-at_install")
+class TestRunDeadlineInvoices(DeadlineMixin, InvoiceUploadCase):
+    INVOICES_CRON = "sale_amazon_connector.ir_cron_upload_invoices"
+
+    def test_upload_throttled_past_the_budget_stays_pending_and_is_sent_once(self):
+        self.account.upload_invoices = True
+        invoice = self.invoice(self.shipped_order("171-8900001-0000001"))
+        self.assertEqual(invoice.amazon_upload_state, "pending")
+        Account = self.env["amazon.account"].with_context(amazon_test_run_budget=0)
+        self.sandbox.faults.add(operation="createFeed", kind="429")
+        self.assert_out_of_time("invoices", self.INVOICES_CRON, Account._cron_upload_invoices)
+        # createFeed was refused with 429s: not sent, so not marked as possibly sent.
+        self.assertEqual(invoice.amazon_upload_state, "pending")
+        self.assertFalse(invoice.amazon_upload_sent_at or invoice.amazon_upload_error)
+        self.assertFalse(self.sandbox.state.feeds)
+        self.sandbox.faults.clear()
+        Account._cron_upload_invoices()
+        self.assertEqual(self.last_run("invoices").created_count, 1)
+        self.assertTrue(invoice.amazon_upload_feed_ref)
+        self.assertEqual(len(self.sandbox.state.feeds), 1, "uploaded once")
