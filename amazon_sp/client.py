@@ -6,8 +6,12 @@ with exponential backoff and full jitter, re-authentication on an expired token,
 Restricted Data Tokens for v0 PII, and typed results/errors. The Orders API lives in
 :mod:`.orders` (``client.orders_api(version)``), the Feeds API in :mod:`.feeds`
 (``client.feeds``), FBA inventory in :mod:`.inventory` (``client.inventory``), reports
-in :mod:`.reports` (``client.reports``); the client's older per-operation methods
+in :mod:`.reports` (``client.reports``), the Finances API v0 in :mod:`.finances_api`
+(``client.finances``); the client's older per-operation methods
 remain, built on them.
+
+A caller with a time limit (a scheduled run's budget) sets ``client.set_deadline(seconds)``:
+no wait inside the client then ends past it (:class:`.errors.SpApiOutOfTimeError`).
 
 One SpApiClient is meant for one thread at a time (the library's API objects keep
 per-request state); rate-limit buckets and access tokens are shared process-wide.
@@ -35,13 +39,13 @@ from sp_api.api.sellers.sellers import Sellers
 from sp_api.api.tokens.tokens import Tokens
 from sp_api.base._transport_httpx import HttpxTransport
 
-from . import const, documents, errors, finances, orders, ratelimit, refunds, types, window
+from . import const, documents, errors, orders, ratelimit, types, window
 from ._adapter import LwaTokenClient, make_api
 from .feeds import FeedsApi
+from .finances_api import FinancesApi
 from .inventory import InventoryApi
 from .notifications import NotificationsApi
 from .orders import V0_PII_ELEMENTS, Page  # noqa: F401 - re-exported
-from .parsing import format_datetime
 from .redact import install_log_filter, register_secret
 from .reports import ReportsApi
 
@@ -130,6 +134,7 @@ class SpApiClient:
         self._rdt_lock = threading.Lock()
         self._lwa = None
         self._amazon_clock = None  # (Amazon's Date header, local monotonic time of arrival)
+        self.deadline = None  # see set_deadline (a time on _clock)
         credentials = {
             "refresh_token": config.refresh_token,
             "lwa_app_id": config.client_id,
@@ -175,6 +180,7 @@ class SpApiClient:
             self._notifications,
         )
         self._feeds_api = None
+        self._finances_api = None
         self._inventory_api = None
         self._reports_api = None
         self._notifications_api = None
@@ -200,6 +206,46 @@ class SpApiClient:
     def _count_token_request(self):
         self.stats.token_requests += 1
 
+    # --- the caller's deadline ------------------------------------------------------
+
+    def set_deadline(self, seconds):
+        """No wait inside the client (rate limit, retry backoff, document retries, report
+        polls) may end later than ``seconds`` from now: a call that would wait past it
+        raises :class:`.errors.SpApiOutOfTimeError` before sending (a report poll returns
+        the pending status). None (the default): only ``max_retry_seconds`` bounds them."""
+        self.deadline = None if seconds is None else self._clock() + max(0.0, float(seconds))
+
+    def time_left(self):
+        """Seconds left before the deadline; None without one."""
+        return None if self.deadline is None else max(0.0, self.deadline - self._clock())
+
+    def _wait_limit(self, until):
+        """(seconds a wait may last now, until ``until`` (a time on ``_clock``; None: no
+        bound) and the deadline; whether the deadline is the nearer of the two)."""
+        if self.deadline is not None and (until is None or self.deadline <= until):
+            return max(0.0, self.deadline - self._clock()), True
+        return (None if until is None else max(0.0, until - self._clock())), False
+
+    def _acquire(self, bucket, operation, until=None):
+        """Wait for a token of ``bucket``: the seconds waited, or None when it would come
+        after ``until``. :raise errors.SpApiOutOfTimeError: after the deadline."""
+        limit, deadline_first = self._wait_limit(until)
+        waited = bucket.acquire(max_wait=limit)
+        if waited is None and deadline_first:
+            raise errors.SpApiOutOfTimeError(operation, bucket.wait())
+        return waited
+
+    def _out_of_time(self, operation, delay, until, error=None, bucket=None):
+        """The :class:`.errors.SpApiOutOfTimeError` to raise when sleeping ``delay`` now
+        would end after the deadline, the deadline coming before ``until`` (else None).
+        Its ``retry_after`` includes the wait for a token of ``bucket`` after the sleep."""
+        limit, deadline_first = self._wait_limit(until)
+        if not deadline_first or delay <= limit:
+            return None
+        after = max(delay, bucket.wait()) if bucket is not None else delay
+        unknown = bool(getattr(error, "outcome_unknown", False))
+        return errors.SpApiOutOfTimeError(operation, after, outcome_unknown=unknown, error=error)
+
     # --- the retry loop ----------------------------------------------------------
 
     def bucket(self, operation):
@@ -221,7 +267,7 @@ class SpApiClient:
         reauthenticated = False
         while True:
             attempt += 1
-            waited = bucket.acquire(max_wait=max(0.0, deadline - self._clock()))
+            waited = self._acquire(bucket, operation, deadline)
             if waited is None:
                 raise errors.SpApiThrottledError(
                     f"the rate limit ({bucket.rate:g} requests/s) would make us wait past "
@@ -276,6 +322,12 @@ class SpApiClient:
                 delay = exc.retry_after
                 if delay is None:
                     delay = ratelimit.backoff_delay(attempt - 1, rng=self._rng)
+                if attempt < cfg.max_attempts:
+                    # Not past the caller's deadline either: out of time is raised before
+                    # the next attempt is sent (see errors.SpApiOutOfTimeError).
+                    out_of_time = self._out_of_time(operation, delay, deadline, exc, bucket)
+                    if out_of_time is not None:
+                        raise out_of_time from None
                 if attempt >= cfg.max_attempts or self._clock() + delay > deadline:
                     raise type(exc)(
                         f"{exc.summary} (gave up after {attempt} attempt(s))",
@@ -487,115 +539,11 @@ class SpApiClient:
     def download_feed_document(self, document):
         return self.feeds.download_document(document)
 
-    # --- Finances v0 ----------------------------------------------------------------------------
+    # --- Finances v0 (see finances_api.py) -------------------------------------------------
 
-    def list_financial_event_groups(self, started_after=None, started_before=None, page_size=100):
-        """All financial event groups opened in [started_after, started_before), every
-        page followed: a list of :class:`.finances.FinancialEventGroup` (open ones too)."""
-        params = {"MaxResultsPerPage": int(page_size)}
-        if started_after is not None:
-            params["FinancialEventGroupStartedAfter"] = format_datetime(started_after)
-        if started_before is not None:
-            params["FinancialEventGroupStartedBefore"] = format_datetime(started_before)
-        groups, token = [], None
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = self._call(
-                self._finances,
-                "listFinancialEventGroups",
-                self._finances.list_financial_event_groups,
-                **query,
-            )
-            payload = self._finance_payload(response, "listFinancialEventGroups")
-            try:
-                groups += finances.parse_financial_event_groups(payload)
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    str(exc), operation="listFinancialEventGroups", request_id=response.request_id
-                ) from None
-            token = payload.get("NextToken")
-            if not token:
-                return groups
-
-    def list_financial_events_by_group_id(self, group_id, page_size=100):
-        """Every event of one group (all pages) folded into :class:`.finances.GroupEvents`."""
-        if not group_id:
-            raise ValueError("group_id is required")
-        params = {"MaxResultsPerPage": int(page_size)}
-        result, token = finances.GroupEvents(), None
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = self._call(
-                self._finances,
-                "listFinancialEventsByGroupId",
-                self._finances.list_financial_events_by_group_id,
-                group_id,
-                **query,
-            )
-            payload = self._finance_payload(response, "listFinancialEventsByGroupId")
-            try:
-                finances.parse_financial_events([payload], result)
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    f"group {group_id}: {exc}",
-                    operation="listFinancialEventsByGroupId",
-                    request_id=response.request_id,
-                ) from None
-            token = payload.get("NextToken")
-            if not token:
-                return result
-
-    def list_refunds(self, posted_after, posted_before=None, page_size=100):
-        """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after, posted_before),
-        every page of ``listFinancialEvents`` followed (empty pages with a NextToken too)."""
-        pages = self.refund_pages(posted_after, posted_before, page_size=page_size)
-        return [event for events, _token in pages for event in events]
-
-    def refund_pages(self, posted_after, posted_before=None, token=None, page_size=100):
-        """The same page by page from ``token`` (None: the first): yields (refunds, NextToken
-        or None); a caller may stop between pages and go on from the token later."""
-        params = {"MaxResultsPerPage": int(page_size), "PostedAfter": format_datetime(posted_after)}
-        if posted_before is not None:
-            params["PostedBefore"] = format_datetime(posted_before)
-        return self._refund_pages(
-            "listFinancialEvents", self._finances.list_financial_events, params, token=token
-        )
-
-    def list_order_refunds(self, order_id, page_size=100):
-        """The refunds of one order (``listFinancialEventsByOrderId``, every page)."""
-        if not order_id:
-            raise ValueError("order_id is required")
-        pages = self._refund_pages(
-            "listFinancialEventsByOrderId",
-            self._finances.get_financial_events_for_order,
-            {"MaxResultsPerPage": int(page_size)},
-            order_id,
-        )
-        return [event for events, _token in pages for event in events]
-
-    def _refund_pages(self, operation, method, params, *args, token=None):
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = self._call(self._finances, operation, method, *args, **query)
-            payload = self._finance_payload(response, operation)
-            try:
-                found = refunds.parse_refund_events(payload)
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    str(exc), operation=operation, request_id=response.request_id
-                ) from None
-            token = payload.get("NextToken") or None
-            yield found, token
-            if not token:
-                return
-
-    @staticmethod
-    def _finance_payload(response, operation):
-        payload = response.body.get("payload")
-        if not isinstance(payload, dict):
-            raise errors.SpApiResponseError(
-                "missing required field 'payload'",
-                operation=operation,
-                request_id=response.request_id,
-            )
-        return payload
+    @property
+    def finances(self):
+        """The Finances API v0, typed: :class:`.finances_api.FinancesApi`."""
+        if self._finances_api is None:
+            self._finances_api = FinancesApi(self)
+        return self._finances_api

@@ -1,7 +1,8 @@
 """Typed errors of the SP-API client layer.
 
 Every failure the client raises is an :class:`SpApiError` (or :class:`OrderParseError`
-for data that cannot become a :class:`~.types.Order`). Messages are written for a
+for data that cannot become a :class:`~.types.Order`); a caller that set a deadline may
+also get :class:`SpApiOutOfTimeError`, which is no failure. Messages are written for a
 human (they name the operation, the HTTP status and Amazon's own code/message) and
 are passed through :func:`.redact.redact` so no secret can end up in them.
 """
@@ -120,6 +121,37 @@ class SpApiResponseError(SpApiError):
     """The response could not be used: malformed JSON, missing required fields."""
 
     default_summary = "unusable response from Amazon"
+
+
+class SpApiOutOfTimeError(Exception):
+    """The deadline the caller gave the client (:meth:`~.client.SpApiClient.set_deadline`,
+    a scheduled run's time budget) would pass before ``operation`` could be sent: waiting
+    for its rate limit, or for a retry after a 429/5xx. Raised before sending, so nothing
+    was sent by the attempt it stops; ``retry_after`` is the seconds until the wait would
+    have ended (when to come back).
+
+    Not an :class:`SpApiError` on purpose: it is no failure of Amazon nor of the request,
+    and the handlers that record a failure of one order, delivery or invoice on
+    ``except SpApiError`` must let it through, up to the run, which stops there with work
+    left. ``outcome_unknown`` is that of the error that led to the retry given up (as
+    when the client gives up after ``max_attempts``): a non-idempotent call is only
+    retried after an answer showing it was not acted upon (429) or a failure before
+    sending, so for those it is False; never True without reason to believe the request
+    may have reached Amazon. ``error`` is that last error (None: out of time waiting for
+    the rate limit before the first attempt)."""
+
+    def __init__(self, operation, retry_after, *, outcome_unknown=False, error=None):
+        self.operation = operation
+        self.retry_after = max(0.0, float(retry_after))
+        self.outcome_unknown = outcome_unknown
+        self.error = error
+        after = f" after {error.summary}" if error is not None else ""
+        super().__init__(
+            redact(
+                f"{operation}: not sent{after}: the next attempt would wait "
+                f"{self.retry_after:.1f}s, past the deadline"
+            )
+        )
 
 
 def require_fields(body, keys, operation):

@@ -323,7 +323,8 @@ class FeedsApi:
 
     def _retrying(self, operation, send):
         """``send()`` retried on storage (5xx) and network errors, with backoff, within the
-        client's ``max_attempts`` and ``max_retry_seconds``."""
+        client's ``max_attempts``, ``max_retry_seconds`` and deadline (``set_deadline``:
+        out of time rather than a retry ending past it)."""
         client = self._client
         deadline = client._clock() + client.config.max_retry_seconds
         attempt = 0
@@ -338,6 +339,10 @@ class FeedsApi:
                     f"{type(exc).__name__}: {exc}", operation=operation
                 )
             delay = ratelimit.backoff_delay(attempt - 1, rng=client._rng)
+            if attempt < client.config.max_attempts:
+                out_of_time = client._out_of_time(operation, delay, deadline, error)
+                if out_of_time is not None:
+                    raise out_of_time from None
             if attempt >= client.config.max_attempts or client._clock() + delay > deadline:
                 raise error
             client.stats.retries += 1

@@ -236,14 +236,15 @@ class InvoicesApi:
         return f"InvoicesApi({self._client!r})"
 
     def _pace(self):
-        """Wait for this seller's next upload slot. A time-compressed sandbox reports its
-        operations' rates multiplied by its speed: the three seconds shrink alike."""
+        """Wait for this seller's next upload slot (not past the client's deadline: out of
+        time before createFeed). A time-compressed sandbox reports its operations' rates
+        multiplied by its speed: the three seconds shrink alike."""
         client = self._client
         documented = ratelimit.OPERATION_LIMITS["createFeedDocument"][0]
         speed = max(1.0, client.bucket("createFeedDocument").rate / documented)
         bucket = _pacer(client)
         bucket.set_rate(speed / UPLOAD_INTERVAL)
-        client.stats.waited += bucket.acquire() or 0.0
+        client.stats.waited += client._acquire(bucket, "createFeed") or 0.0
 
     def upload(self, invoice):
         """Send ``invoice`` (a :class:`VatInvoice`) as one UPLOAD_VAT_INVOICE feed ->

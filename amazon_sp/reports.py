@@ -9,8 +9,9 @@
 
 ``wait`` polls ``getReport`` until Amazon reports a final status (DONE, CANCELLED, FATAL):
 the pace is the operation's rate limit (2 requests/s, burst 15; the client's token bucket),
-nothing else is slept. It gives up after ``max_seconds`` and returns the pending status,
-for the caller to come back to the same report later. Amazon CANCELS a report that has no
+nothing else is slept. It gives up after ``max_seconds`` (or before a poll would wait past
+the client's deadline) and returns the pending status, for the caller to come back to the
+same report later. Amazon CANCELS a report that has no
 data for the period: :attr:`ReportStatus.is_empty`.
 
 The document is fetched from its presigned URL in one place, :meth:`ReportsApi._fetch`,
@@ -264,13 +265,17 @@ class ReportsApi:
         return report_status(self._send("getReport", "GET", path).body)
 
     def wait(self, report_id, max_seconds=300.0):
-        """Poll getReport until a final status, or until ``max_seconds`` have passed (then
-        the last, pending status is returned). The rate limiter paces the polls."""
+        """Poll getReport until a final status, or until ``max_seconds`` have passed or the
+        next poll would wait for its rate limit past the client's deadline (then the last,
+        pending status is returned: come back to the same report later). The rate limiter
+        paces the polls."""
         client = self._client
         deadline = client._clock() + max_seconds
         while True:
             status = self.get(report_id)
             if not status.is_pending or client._clock() >= deadline:
+                return status
+            if client._out_of_time("getReport", client.pacing_wait("getReport"), None):
                 return status
 
     def get_document(self, document_id):

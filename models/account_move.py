@@ -255,6 +255,13 @@ class AccountMove(models.Model):
         account._amazon_commit()
         try:
             sent = api.upload(document)
+        except amazon_errors.SpApiOutOfTimeError as exc:
+            # The run's time is up before createFeed went out (raised before sending, and
+            # createFeed is retried only after a 429): uploaded by a later run. Should it
+            # ever say the feed may exist, the mark stays: never uploaded twice blindly.
+            if not exc.outcome_unknown:
+                self.amazon_upload_sent_at = False
+            raise
         except amazon_invoices.InvoiceError as exc:
             return self._amazon_upload_failed(str(exc), outcome)
         except (amazon_errors.SpApiBadRequestError, amazon_errors.SpApiNotFoundError) as exc:

@@ -159,35 +159,44 @@ class AmazonAccount(models.Model):
         )
         window_end = None
         seen = 0
-        for page in self._amazon_resumed_pages(pages, resume):
-            window_end = page.window_end or window_end
-            # Apply on a snapshot taken now, not before Amazon answered (an LWA token and
-            # 429 retries can take seconds): fewer changes made meanwhile by users to meet.
-            self._amazon_commit()
-            skip, resume["done"] = resume["done"], set()
-            left = self._amazon_apply_page(page, outcome, skip_refs=skip)
-            seen += len(page.raw_orders)
-            if outcome.more:  # out of time within the page: read it again, minus the done
-                done = skip | (self._amazon_page_refs(page) - {o.order_id for o in left})
-                self._amazon_stop_in_window(window_end, token, done, resume, outcome)
-                return
-            token = page.next_token
-            if token and (
-                outcome.out_of_time()
-                or self._amazon_paced_out(client, orders_api.search_operation, outcome)
-            ):
-                outcome.more = True
+        try:
+            for page in self._amazon_resumed_pages(pages, resume):
+                window_end = page.window_end or window_end
+                # Apply on a snapshot taken now, not before Amazon answered (an LWA token and
+                # 429 retries can take seconds): fewer changes made meanwhile by users to meet.
+                self._amazon_commit()
+                skip, resume["done"] = resume["done"], set()
+                left = self._amazon_apply_page(page, outcome, skip_refs=skip)
+                seen += len(page.raw_orders)
+                if outcome.more:  # out of time within the page: read it again, minus the done
+                    done = skip | (self._amazon_page_refs(page) - {o.order_id for o in left})
+                    self._amazon_stop_in_window(window_end, token, done, resume, outcome)
+                    return
+                token = page.next_token
+                if token and (
+                    outcome.out_of_time()
+                    or self._amazon_paced_out(client, orders_api.search_operation, outcome)
+                ):
+                    outcome.more = True
+                    self._amazon_stop_in_window(window_end, token, set(), resume, outcome)
+                    return
+                self._amazon_commit()
+                _logger.info(
+                    "Amazon account %s: page %s done, %s orders so far (%s created, %s failed).",
+                    self.id,
+                    page.number,
+                    seen,
+                    outcome.counts["created"],
+                    outcome.counts["failed"],
+                )
+        except amazon_errors.SpApiOutOfTimeError as exc:
+            # Amazon's rate limit or its 429s would keep the next page past the run's
+            # budget: the pages applied stay applied, the next run asks for that page.
+            outcome.more = True
+            outcome.resume_after = max(outcome.resume_after, exc.retry_after)
+            if window_end:
                 self._amazon_stop_in_window(window_end, token, set(), resume, outcome)
-                return
-            self._amazon_commit()
-            _logger.info(
-                "Amazon account %s: page %s done, %s orders so far (%s created, %s failed).",
-                self.id,
-                page.number,
-                seen,
-                outcome.counts["created"],
-                outcome.counts["failed"],
-            )
+            return
         if outcome.counts["unidentified"] or resume["unidentified"]:
             # An order without reference cannot be fetched again by itself: keep the window
             # so that the next runs read it again instead of losing it, but not forever: the

@@ -89,7 +89,9 @@ class AmazonAccount(models.Model):
             done = [0]  # batches done by the run: one at least, whatever the time
             with run.api() as client:
                 if order_refs:
-                    events = [e for ref in order_refs for e in client.list_order_refunds(ref)]
+                    events = [
+                        e for ref in order_refs for e in client.finances.list_order_refunds(ref)
+                    ]
                     seen = account._amazon_credit_refunds(events, run, done)
                 else:
                     seen = account._amazon_read_refund_window(client, run, done)
@@ -122,24 +124,31 @@ class AmazonAccount(models.Model):
         processed (``amazon.refund``)."""
         start, end, token = self._amazon_refunds_window(client)
         seen = self.env["amazon.refund"]
+
+        def keep(token):  # the next run reads from this page
+            self._amazon_commit_progress(
+                {
+                    "refunds_window_start": start,
+                    "refunds_window_end": end,
+                    "refunds_page_token": token or False,
+                }
+            )
+
         try:
-            pages = client.refund_pages(
+            pages = client.finances.refund_pages(
                 start, end, token=token, page_size=self._amazon_refund_page_size()
             )
             for events, next_token in pages:
                 seen |= self._amazon_credit_refunds(events, run, done)
                 if not run.outcome.more and next_token and run.out_of_time():
                     run.outcome.more, token = True, next_token  # this page is done
-                if run.outcome.more:  # the next run reads from this page (or the next)
-                    self._amazon_commit_progress(
-                        {
-                            "refunds_window_start": start,
-                            "refunds_window_end": end,
-                            "refunds_page_token": token or False,
-                        }
-                    )
+                if run.outcome.more:
+                    keep(token)
                     return seen
                 token = next_token
+        except amazon_errors.SpApiOutOfTimeError:
+            keep(token)  # Amazon's rate limit would keep the page past the budget
+            raise
         except amazon_errors.SpApiBadRequestError:
             if self.refunds_page_token:  # a token Amazon no longer takes: start afresh
                 _logger.warning(

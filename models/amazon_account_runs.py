@@ -198,11 +198,14 @@ class AmazonAccount(models.Model):
     def _amazon_paced_out(self, client, operation, outcome):
         """Whether Amazon's rate limit of ``operation`` (searchOrders: about one call a
         minute after a burst of 20) would make a timed run wait past its budget: then it
-        stops with work left, and its job is triggered when the call is allowed again."""
-        if outcome.budget is None:
+        stops with work left, and its job is triggered when the call is allowed again.
+        The cheap look before a call; the client itself stops any wait at the same
+        deadline (``SyncRun.api``: out of time, handled alike)."""
+        left = client.time_left()
+        if outcome.budget is None or left is None:
             return False
         wait = client.pacing_wait(operation)
-        if wait <= outcome.budget.remaining():
+        if wait <= left:
             return False
         outcome.more = True
         outcome.resume_after = max(outcome.resume_after, wait)

@@ -112,7 +112,7 @@ class AmazonSettlement(models.Model):
         :return: the settlements created
         """
         since = fields.Datetime.now() - timedelta(days=max(account.settlement_lookback_days, 1))
-        groups = client.list_financial_event_groups(started_after=since)
+        groups = client.finances.list_financial_event_groups(started_after=since)
         known = set(
             self.search(
                 [("account_id", "=", account.id), ("group_ref", "in", [g.group_id for g in groups])]
@@ -125,7 +125,7 @@ class AmazonSettlement(models.Model):
             if created and outcome.out_of_time():  # one settlement per run at least
                 outcome.more = True
                 break
-            events = client.list_financial_events_by_group_id(group.group_id)
+            events = client.finances.list_financial_events_by_group_id(group.group_id)
             with self.env.cr.savepoint():
                 created |= self._amazon_create_from_group(account, group, events)
             outcome.counts["created"] += 1

@@ -15,7 +15,7 @@ from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import clean_context
 
-from ..amazon_sp.errors import SpApiError
+from ..amazon_sp.errors import SpApiError, SpApiOutOfTimeError
 from .amazon_sync_budget import (
     BUDGET_PARAM,
     DEFAULT_BUDGET,
@@ -124,13 +124,31 @@ class SyncRun:
         An Amazon error, or an account not usable yet (UserError), ends the work inside
         the block: the reason (``describe(error)`` if given) goes to ``outcome.errors``,
         which the run record and the caller show, instead of escaping; the client's call
-        counts go to ``outcome``."""
+        counts go to ``outcome``.
+
+        A run with a time budget gives it to the client: no wait inside the client ends
+        after it (a call that needs no wait still goes out once it is spent). A call that
+        would wait longer raises ``SpApiOutOfTimeError`` before sending; it ends the work
+        inside the block as out of time, not as an error: ``outcome.more`` is set and the
+        job is triggered again when Amazon takes the call (``retry_after``)."""
         outcome = self.outcome
         client = None
         try:
             if connect:
                 client = self.account._get_sp_api_client()
+                if outcome.budget is not None:
+                    client.set_deadline(outcome.budget.remaining())
             yield client
+        except SpApiOutOfTimeError as exc:
+            _logger.info(
+                "Amazon account %s: %s sync out of time (%s); it goes on in %.0f s.",
+                self.account.id,
+                self.kind,
+                exc,
+                exc.retry_after,
+            )
+            outcome.more = True
+            outcome.resume_after = max(outcome.resume_after, exc.retry_after)
         except (SpApiError, UserError) as exc:
             if describe:
                 error = describe(exc)

@@ -293,6 +293,7 @@ class StockPicking(models.Model):
             )
             return "updated"
         orders_api = client.orders_api(order.amazon_account_id.orders_api_version)
+        attempts = self.amazon_sync_attempts
         try:
             if self.amazon_sync_attempts and not self.amazon_resend_confirmed:
                 # An earlier confirmation may have reached Amazon: look before resending.
@@ -344,6 +345,14 @@ class StockPicking(models.Model):
                 ship_date=self.date_done,
                 items=items,
             )
+        except amazon_errors.SpApiOutOfTimeError as exc:
+            # The run's time is up before anything was sent (the client raises it before
+            # sending; confirmShipment is retried only after a 429): no failure, nothing
+            # unsure. The attempt counted above did not happen; earlier ones stay counted,
+            # so a send that may have reached Amazon is still checked before the next one.
+            if not exc.outcome_unknown and self.amazon_sync_attempts != attempts:
+                self.amazon_sync_attempts = attempts
+            raise
         except (amazon_errors.SpApiBadRequestError, amazon_errors.SpApiNotFoundError) as exc:
             if exc.outcome_unknown:
                 raise

@@ -39,7 +39,7 @@ def make_client(srv):
 def test_groups_are_paged_and_match_the_sandbox(closed_sandbox):
     expected = closed_sandbox.state.finance_groups()
     with make_client(closed_sandbox) as client:
-        groups = client.list_financial_event_groups(page_size=2)
+        groups = client.finances.list_financial_event_groups(page_size=2)
         assert client.stats.by_operation["listFinancialEventGroups"] == -(-len(expected) // 2)
     assert [g.group_id for g in groups] == list(expected)
     # At least one settlement group per marketplace (how many 14-day periods the week of
@@ -58,7 +58,7 @@ def test_groups_are_paged_and_match_the_sandbox(closed_sandbox):
     # filtering by start: only the groups opened at or after a date
     later = max(g.start for g in groups)
     with make_client(closed_sandbox) as client:
-        recent = client.list_financial_event_groups(started_after=later)
+        recent = client.finances.list_financial_event_groups(started_after=later)
     assert recent and all(g.start >= later for g in recent)
 
 
@@ -67,7 +67,7 @@ def test_events_fold_into_amazon_totals_across_pages(closed_sandbox):
     refunds_seen = ads_seen = fba_seen = 0
     with make_client(closed_sandbox) as client:
         for gid, group in expected.items():
-            events = client.list_financial_events_by_group_id(gid, page_size=3)
+            events = client.finances.list_financial_events_by_group_id(gid, page_size=3)
             assert events.total == group["total"], gid
             assert events.fee_total == group["fees"], gid
             assert events.event_count == len(group["events"])
@@ -114,9 +114,9 @@ def test_open_group_and_refund_on_a_hand_made_order():
         srv.state.add_ads_charge("DE", "10.00", "1.90")
         srv.state.advance(600)
         with make_client(srv) as client:
-            [group] = client.list_financial_event_groups()
+            [group] = client.finances.list_financial_event_groups()
             assert not group.is_closed and group.end is None
-            events = client.list_financial_events_by_group_id(group.group_id)
+            events = client.finances.list_financial_events_by_group_id(group.group_id)
     # 40.00 sold, commission 6.00, FBA 2 x 3.22; refund: -40.00, commission back 6.00, admin
     # fee 1.20; advertising 11.90
     assert events.charges["Principal"] == Decimal("0.00")
@@ -135,7 +135,7 @@ def test_bad_window_is_refused(sandbox):
     too_late = (sandbox.state.now() - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with make_client(sandbox) as client:
         with pytest.raises(errors.SpApiBadRequestError, match="two minutes"):
-            client.list_financial_event_groups(started_after=too_late)
+            client.finances.list_financial_event_groups(started_after=too_late)
 
 
 @pytest.mark.forbidden_requests

@@ -105,7 +105,7 @@ def test_full_partial_shipping_and_several_refunds_of_one_order(srv):
     state.refund(THREE, [ITEMS[0]], quantities={ITEMS[0]: 1})  # one unit of two
     state.advance(600)
     with client_of(srv) as client:
-        found = client.list_order_refunds(THREE, page_size=1)
+        found = client.finances.list_order_refunds(THREE, page_size=1)
         assert client.stats.by_operation["listFinancialEventsByOrderId"] >= 3  # paged
     assert len(found) == 3
     assert len({r.adjustment_id for r in found}) == 3
@@ -144,9 +144,9 @@ def test_full_refund_in_yen_and_in_the_account_wide_list(srv):
     start = state.now().replace(tzinfo=None)
     state.advance(600)
     with client_of(srv) as client:
-        everything = client.list_refunds(start, page_size=1)
-        jp_only = client.list_order_refunds(JP)
-        assert client.list_order_refunds("999-9999999-9999999") == []
+        everything = client.finances.list_refunds(start, page_size=1)
+        jp_only = client.finances.list_order_refunds(JP)
+        assert client.finances.list_order_refunds("999-9999999-9999999") == []
     assert {r.order_id for r in everything} == {JP, US}
     [jp] = jp_only
     assert jp.currency == "JPY"
@@ -165,8 +165,8 @@ def test_refunds_of_the_settlement_groups_are_read_in_full(srv):
     srv.state.refund(THREE, [ITEMS[2]])
     srv.state.advance(600)
     with client_of(srv) as client:
-        [group] = [g for g in client.list_financial_event_groups() if g.currency == "EUR"]
-        events = client.list_financial_events_by_group_id(group.group_id)
+        [group] = [g for g in client.finances.list_financial_event_groups() if g.currency == "EUR"]
+        events = client.finances.list_financial_events_by_group_id(group.group_id)
     [refund] = events.refund_events
     assert refund.order_id == THREE
     assert refund.items[0].quantity == 3

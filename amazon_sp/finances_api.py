@@ -1,0 +1,147 @@
+"""Finances API v0, typed: settlements (financial event groups and their events) and
+refunds.
+
+``client.finances`` (a :class:`FinancesApi`)::
+
+    groups = client.finances.list_financial_event_groups(started_after=since)
+    events = client.finances.list_financial_events_by_group_id(group.group_id)
+    refunds = client.finances.list_refunds(posted_after, posted_before)
+    refunds = client.finances.list_order_refunds(order_id)
+
+Every page is followed (``NextToken``); the JSON is read by :mod:`.finances` and
+:mod:`.refunds`.
+"""
+
+from __future__ import annotations
+
+from . import errors, finances, refunds
+from .parsing import format_datetime
+
+
+class FinancesApi:
+    """The Finances API v0 on one :class:`~.client.SpApiClient` (same thread rules)."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __repr__(self):
+        return f"FinancesApi({self._client!r})"
+
+    def list_financial_event_groups(self, started_after=None, started_before=None, page_size=100):
+        """All financial event groups opened in [started_after, started_before), every
+        page followed: a list of :class:`.finances.FinancialEventGroup` (open ones too)."""
+        client = self._client
+        params = {"MaxResultsPerPage": int(page_size)}
+        if started_after is not None:
+            params["FinancialEventGroupStartedAfter"] = format_datetime(started_after)
+        if started_before is not None:
+            params["FinancialEventGroupStartedBefore"] = format_datetime(started_before)
+        groups, token = [], None
+        while True:
+            query = dict(params, NextToken=token) if token else dict(params)
+            response = client._call(
+                client._finances,
+                "listFinancialEventGroups",
+                client._finances.list_financial_event_groups,
+                **query,
+            )
+            payload = _finance_payload(response, "listFinancialEventGroups")
+            try:
+                groups += finances.parse_financial_event_groups(payload)
+            except finances.FinanceParseError as exc:
+                raise errors.SpApiResponseError(
+                    str(exc), operation="listFinancialEventGroups", request_id=response.request_id
+                ) from None
+            token = payload.get("NextToken")
+            if not token:
+                return groups
+
+    def list_financial_events_by_group_id(self, group_id, page_size=100):
+        """Every event of one group (all pages) folded into :class:`.finances.GroupEvents`."""
+        client = self._client
+        if not group_id:
+            raise ValueError("group_id is required")
+        params = {"MaxResultsPerPage": int(page_size)}
+        result, token = finances.GroupEvents(), None
+        while True:
+            query = dict(params, NextToken=token) if token else dict(params)
+            response = client._call(
+                client._finances,
+                "listFinancialEventsByGroupId",
+                client._finances.list_financial_events_by_group_id,
+                group_id,
+                **query,
+            )
+            payload = _finance_payload(response, "listFinancialEventsByGroupId")
+            try:
+                finances.parse_financial_events([payload], result)
+            except finances.FinanceParseError as exc:
+                raise errors.SpApiResponseError(
+                    f"group {group_id}: {exc}",
+                    operation="listFinancialEventsByGroupId",
+                    request_id=response.request_id,
+                ) from None
+            token = payload.get("NextToken")
+            if not token:
+                return result
+
+    def list_refunds(self, posted_after, posted_before=None, page_size=100):
+        """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after,
+        posted_before), every page of ``listFinancialEvents`` followed (Amazon may answer
+        empty pages with a NextToken: they are followed too)."""
+        pages = self.refund_pages(posted_after, posted_before, page_size=page_size)
+        return [event for events, _token in pages for event in events]
+
+    def refund_pages(self, posted_after, posted_before=None, token=None, page_size=100):
+        """The same, page by page from ``token`` (None: the first page): yields (the page's
+        refunds, its NextToken or None), so that a caller can stop between pages and go on
+        later from the token (financial events include every shipment: a busy month is
+        hundreds of pages)."""
+        client = self._client
+        params = {"MaxResultsPerPage": int(page_size), "PostedAfter": format_datetime(posted_after)}
+        if posted_before is not None:
+            params["PostedBefore"] = format_datetime(posted_before)
+        return self._refund_pages(
+            "listFinancialEvents", client._finances.list_financial_events, params, token=token
+        )
+
+    def list_order_refunds(self, order_id, page_size=100):
+        """The refunds of one order (``listFinancialEventsByOrderId``, every page)."""
+        client = self._client
+        if not order_id:
+            raise ValueError("order_id is required")
+        pages = self._refund_pages(
+            "listFinancialEventsByOrderId",
+            client._finances.get_financial_events_for_order,
+            {"MaxResultsPerPage": int(page_size)},
+            order_id,
+        )
+        return [event for events, _token in pages for event in events]
+
+    def _refund_pages(self, operation, method, params, *args, token=None):
+        client = self._client
+        while True:
+            query = dict(params, NextToken=token) if token else dict(params)
+            response = client._call(client._finances, operation, method, *args, **query)
+            payload = _finance_payload(response, operation)
+            try:
+                found = refunds.parse_refund_events(payload)
+            except finances.FinanceParseError as exc:
+                raise errors.SpApiResponseError(
+                    str(exc), operation=operation, request_id=response.request_id
+                ) from None
+            token = payload.get("NextToken") or None
+            yield found, token
+            if not token:
+                return
+
+
+def _finance_payload(response, operation):
+    payload = response.body.get("payload")
+    if not isinstance(payload, dict):
+        raise errors.SpApiResponseError(
+            "missing required field 'payload'",
+            operation=operation,
+            request_id=response.request_id,
+        )
+    return payload
