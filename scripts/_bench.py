@@ -20,7 +20,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _odoo_harness import MODULE, REPO, SCRIPTS, Odoo, Postgres, find_odoo, say  # noqa: E402
+from _odoo_harness import (  # noqa: E402
+    MODULE,
+    REPO,
+    SCRIPTS,
+    Odoo,
+    Postgres,
+    find_odoo,
+    say,
+    stop_process,
+)
 
 SANDBOX_SPEED = 100000.0  # rate limits out of the way: we measure Odoo, not Amazon's pacing
 
@@ -92,9 +101,7 @@ class BenchRun:
 
     def stop(self):
         for proc in self.sandboxes:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(10)
+            stop_process(proc, 10)
         if self.keep:
             say(f"bench: --keep: cluster and logs in {self.tmp}")
             return

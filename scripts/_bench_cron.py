@@ -18,7 +18,7 @@ import re
 import subprocess
 import time
 
-from _odoo_harness import say
+from _odoo_harness import say, stop_process
 
 JOB = "Amazon: synchronize orders"
 JOB_DONE_RE = re.compile(r"Job done: `" + re.escape(JOB) + r"` \(([0-9.]+)s\)")
@@ -70,13 +70,7 @@ def run_cron_phase(bench, db, size):
             time.sleep(2)
         seconds = time.monotonic() - started
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, 60)
     text = log_path.read_text(errors="replace")
     stats = query(
         "SELECT count(*), count(*) FILTER (WHERE continued), "

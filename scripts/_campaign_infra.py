@@ -23,7 +23,7 @@ import xmlrpc.client
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from _odoo_harness import SCRIPTS, free_port, say
+from _odoo_harness import SCRIPTS, free_port, say, stop_process
 
 from sp_sandbox import Scenario, checks
 
@@ -292,13 +292,7 @@ class Infra:
             log = getattr(proc, "log", None)
             if not log or not Path(log.name).name.startswith(prefix):
                 continue
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 60)
             log.close()
             for name in CRON_DONE_RE.findall(Path(log.name).read_text(errors="replace")):
                 done[name] = done.get(name, 0) + 1
@@ -476,13 +470,7 @@ class Infra:
         if self.service:
             self.service.stop()
         for proc in self.processes:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 15)
             log = getattr(proc, "log", None)
             if log and not log.closed:
                 log.close()

@@ -44,6 +44,18 @@ def say(*args):
     print(*args, flush=True)
 
 
+def stop_process(proc, timeout=15):
+    """Terminate ``proc`` (a Popen) if it still runs, and kill it if it outlives
+    ``timeout`` seconds; returns its exit status."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -332,6 +344,4 @@ def run_logged(cmd, logfile, env=None, verbose=False):
                     say(line)
             return proc.wait(), errors
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait(15)
+            stop_process(proc)
