@@ -4,8 +4,9 @@ daily run that removes it afterwards (what is removed and kept: ``sale_order_ret
 
 An order counts as delivered once every stock move of its lines is done or cancelled (at
 least one done), on the date of its last done move; an order that moves no goods, once
-Amazon says it is shipped, on the date of Amazon's last update. Orders not delivered yet
-are never touched."""
+Amazon says it is shipped, on the date of Amazon's last update. A cancelled order counts
+from its cancellation (Amazon's last update), once no move of it is still open. Orders not
+delivered yet are never touched."""
 
 import logging
 from datetime import timedelta
@@ -23,10 +24,10 @@ ELIGIBLE_SQL = """
      WHERE so.amazon_account_id = %(account)s
        AND so.amazon_order_ref IS NOT NULL
        AND so.amazon_pii_removed_at IS NULL
-       AND so.state = 'sale'
        AND (
             (
-                EXISTS (
+                so.state = 'sale'
+                AND EXISTS (
                     SELECT 1 FROM stock_move m JOIN sale_order_line l ON l.id = m.sale_line_id
                      WHERE l.order_id = so.id AND m.state = 'done'
                 )
@@ -41,11 +42,20 @@ ELIGIBLE_SQL = """
                 ) < %(cutoff)s
             )
             OR (
-                so.amazon_status = 'SHIPPED'
+                so.state = 'sale'
+                AND so.amazon_status = 'SHIPPED'
                 AND so.amazon_last_update < %(cutoff)s
                 AND NOT EXISTS (
                     SELECT 1 FROM stock_move m JOIN sale_order_line l ON l.id = m.sale_line_id
                      WHERE l.order_id = so.id
+                )
+            )
+            OR (
+                so.state = 'cancel'
+                AND coalesce(so.amazon_last_update, so.write_date) < %(cutoff)s
+                AND NOT EXISTS (
+                    SELECT 1 FROM stock_move m JOIN sale_order_line l ON l.id = m.sale_line_id
+                     WHERE l.order_id = so.id AND m.state NOT IN ('done', 'cancel')
                 )
             )
        )
@@ -62,13 +72,14 @@ class AmazonAccount(models.Model):
         required=True,
         tracking=True,
         help="The buyer's personal data of an Amazon order (names, addresses, phone numbers, "
-        "gift messages) is removed this many days after the order was delivered. Amazon's "
-        "Data Protection Policy allows at most 30 days. What posted invoices show is kept.",
+        "gift messages) is removed this many days after the order was delivered, or was "
+        "cancelled. Amazon's Data Protection Policy allows at most 30 days. What posted "
+        "invoices show is kept.",
     )
     pii_retention_due_count = fields.Integer(
         string="Orders Past Retention",
         compute="_compute_pii_retention_due_count",
-        help="Delivered orders whose buyer data the next daily run will remove.",
+        help="Delivered or cancelled orders whose buyer data the next daily run will remove.",
     )
 
     @api.constrains("pii_retention_days")

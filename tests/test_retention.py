@@ -234,3 +234,25 @@ class TestPiiRetention(AmazonTestCommon):
         self.assertEqual(self.account.pii_retention_due_count, 0)
         self.account.pii_retention_days = 5
         self.assertEqual(self.account.pii_retention_due_count, len(self.PAST) + len(self.RECENT))
+
+    def test_cancelled_orders_lose_their_buyer_data_after_the_period_too(self):
+        cancelled = self.orders[1700:1703]  # not delivered: their moves were waiting
+        self.assertFalse(any(self.snapshot()[order.id][0] for order in cancelled))
+        cancelled.order_line.move_ids._action_cancel()
+        cancelled.write({"state": "cancel", "amazon_status": "CANCELLED"})
+        old, recent, unknown = cancelled
+        old.amazon_last_update = self.now - timedelta(days=40)
+        recent.amazon_last_update = self.now - timedelta(days=10)
+        unknown.amazon_last_update = False  # counted from the order's last write: now
+        self.account.invalidate_recordset()
+        self.assertEqual(self.account.pii_retention_due_count, len(self.PAST) + 1)
+
+        self.env["amazon.account"]._cron_remove_expired_pii()
+
+        after = self.snapshot()
+        self.assertTrue(after[old.id][0], "cancelled 40 days ago: removed")
+        self.assertEqual(after[old.id][4]["name"], ANONYMOUS)
+        self.assertEqual(after[old.id][3], "Gift message removed (data retention).")
+        self.assertFalse(after[recent.id][0], "cancelled 10 days ago: kept")
+        self.assertFalse(after[unknown.id][0])
+        self.assertEqual(old.amazon_order_ref, "405-0001700", "Amazon's reference is kept")
