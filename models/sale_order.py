@@ -93,6 +93,12 @@ class SaleOrder(models.Model):
             )
         return vals
 
+    def _get_invoiceable_lines(self, final=False):
+        # A gift message is for the parcel, not for the invoice (nor for Amazon's copy of
+        # it): invoices would keep the buyer's words after their retention period.
+        lines = super()._get_invoiceable_lines(final=final)
+        return lines.filtered(lambda line: not line.amazon_gift_message)
+
     def _amazon_missing_vat(self):
         """Business orders of Amazon whose invoiced customer has no VAT number."""
         return self.filtered(
@@ -294,6 +300,7 @@ class SaleOrder(models.Model):
                         "display_type": "line_note",
                         "name": _("Gift message: %(message)s", message=item.gift_message),
                         "product_uom_qty": 0,
+                        "amazon_gift_message": True,
                     }
                 )
         return lines, amounts.round_money(expected, currency.decimal_places)

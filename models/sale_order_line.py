@@ -6,6 +6,11 @@ class SaleOrderLine(models.Model):
 
     amazon_item_ref = fields.Char(string="Amazon Item Reference", readonly=True, copy=False)
     amazon_offer_id = fields.Many2one("amazon.offer", readonly=True)
+    amazon_gift_message = fields.Boolean(
+        readonly=True,
+        help="A note holding the buyer's gift message: for the parcel, not the invoice (it "
+        "is left off invoices, and removed with the buyer's data).",
+    )
 
     def _action_launch_stock_rule(self, previous_product_uom_qty=False):
         # Amazon ships FBA orders from its own warehouses: no delivery picking is

@@ -89,7 +89,12 @@ class SaleOrder(models.Model):
         prefixes = self._amazon_gift_prefixes()
         lines = self.order_line.filtered(
             lambda line: (
-                line.display_type == "line_note" and line.name and line.name.startswith(prefixes)
+                line.amazon_gift_message
+                or (
+                    line.display_type == "line_note"
+                    and line.name
+                    and line.name.startswith(prefixes)
+                )
             )
         )
         if not lines:

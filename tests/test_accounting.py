@@ -40,6 +40,26 @@ class TestAccounting(AmazonSyncCase):
         return order
 
     # --- invoices -----------------------------------------------------------------------------
+    def test_gift_message_stays_off_the_invoice(self):
+        order = self.synced_order(
+            "171-7000009-0000001",
+            items=[
+                {
+                    "sku": "MUG-RED",
+                    "quantity": 1,
+                    "unitPrice": "25.00",
+                    "giftWrap": "2.99",
+                    "giftMessage": "Para ti, con cariño",
+                }
+            ],
+        )
+        gift = order.order_line.filtered("amazon_gift_message")
+        self.assertEqual(gift.name, "Gift message: Para ti, con cariño")
+        self.assertEqual(gift.display_type, "line_note")
+        invoice = self.invoice(order)
+        self.assertNotIn("Para ti", " ".join(invoice.invoice_line_ids.mapped("name")))
+        self.assertEqual(invoice.amount_total, order.amount_total, "gift wrap still invoiced")
+
     def test_invoice_of_amazon_order_cannot_be_emailed_but_prints(self):
         order = self.synced_order("171-7000001-0000001")
         invoice = self.invoice(order)
