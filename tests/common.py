@@ -24,7 +24,7 @@ import unittest
 from datetime import timedelta
 
 from odoo import Command
-from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import Form, TransactionCase, new_test_user
 
 from ..models.const import ALLOW_SANDBOX_PARAM
 
@@ -260,3 +260,22 @@ class AmazonSyncCase(AmazonTestCommon):
         return self.env["sale.order"].search(
             [("amazon_account_id", "=", self.account.id), ("amazon_order_ref", "=", ref)]
         )
+
+    def ship(self, picking, carrier, tracking="JJD000123456789", quantities=None):
+        """Set the carrier, tracking ref and done quantities ({product: qty}, default all)
+        of ``picking`` and validate it, with a backorder for what is left. ``carrier``
+        False: none (a return, a delivery without carrier)."""
+        if carrier is not False:
+            picking.carrier_id = carrier
+            picking.carrier_tracking_ref = tracking
+        for move in picking.move_ids:
+            qty = move.product_uom_qty if quantities is None else quantities.get(move.product_id, 0)
+            move.quantity = qty
+            move.picked = bool(qty)
+        result = picking.button_validate()
+        if isinstance(result, dict) and result.get("res_model") == "stock.backorder.confirmation":
+            Form(
+                self.env["stock.backorder.confirmation"].with_context(**result["context"])
+            ).save().process()
+        self.assertEqual(picking.state, "done")
+        return picking

@@ -384,13 +384,7 @@ class TestFbmReturns(AmazonSyncCase):
         )
         self.sync()
         order = self.amazon_order("171-0000901-0000001")
-        delivery = order.picking_ids
-        delivery.carrier_id = carrier
-        delivery.carrier_tracking_ref = "JJD000999"
-        for move in delivery.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        delivery.button_validate()
+        delivery = self.ship(order.picking_ids, carrier, tracking="JJD000999")
         self.assertEqual(delivery.amazon_sync_status, "pending")
         self.assertEqual(self.account._sync_pickings(trigger="cron").counts["created"], 1)
         calls = self.sandbox.state.stats["calls"].get("confirmShipment", 0)
@@ -402,12 +396,7 @@ class TestFbmReturns(AmazonSyncCase):
             )
         ).save()
         action = wizard.create_returns()
-        returned = self.env["stock.picking"].browse(action["res_id"])
-        for move in returned.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        returned.button_validate()
-        self.assertEqual(returned.state, "done")
+        returned = self.ship(self.env["stock.picking"].browse(action["res_id"]), False)
         self.assertEqual(returned.picking_type_code, "incoming")
         self.assertFalse(returned.amazon_sync_status)
         self.assertFalse(self.env["stock.picking"]._amazon_pending(self.account))

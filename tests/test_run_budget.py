@@ -6,6 +6,7 @@ runs together do everything once: no order lost, none created twice."""
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -35,6 +36,18 @@ class BudgetMixin:
         return self.env["amazon.sync.run"].search(
             [("account_id", "=", self.account.id), ("kind", "=", kind)], limit=1
         )
+
+    @contextmanager
+    def refused_on_purpose(self, operation):
+        """Requests sent so that Amazon refuses them go to a rejection log of this test's
+        own, not to the run's (where they would count as requests the client must never
+        send); checks that Amazon refused ``operation``."""
+        with tempfile.TemporaryDirectory() as tmp:
+            own = os.path.join(tmp, "rejections.jsonl")
+            with patch.dict(os.environ, {REJECTION_LOG: own}):
+                yield
+            with open(own, encoding="utf-8") as handle:
+                self.assertIn(operation, handle.read(), f"Amazon refused {operation}")
 
     def run_until_done(self, kind, xmlid, run_once, each=None):
         """Call ``run_once()`` (one scheduled run) until its run is not continued; returns
@@ -112,14 +125,8 @@ class TestRunBudget(BudgetMixin, AmazonSyncCase):
         self.cron_orders()  # the second one: stops at the end of page 1
         self.assertTrue(self.account.orders_page_token)
         self.account.orders_page_token = "not-a-token-amazon-issued"
-        # Sent on purpose: its refusal goes to a log of this test's own, not to the run's
-        # (where it would count as a request the client must never send).
-        with tempfile.TemporaryDirectory() as tmp:
-            own = os.path.join(tmp, "rejections.jsonl")
-            with patch.dict(os.environ, {REJECTION_LOG: own}):
-                self.cron_orders()
-            with open(own, encoding="utf-8") as handle:
-                self.assertIn("searchOrders", handle.read(), "Amazon refused the token")
+        with self.refused_on_purpose("searchOrders"):
+            self.cron_orders()
         run = self.last_run("orders")
         self.assertEqual(run.state, "error")
         self.assertFalse(run.continued)
@@ -179,14 +186,7 @@ class TestRunBudget(BudgetMixin, AmazonSyncCase):
             self.add_order(ref)
         self.sync()
         for ref in refs:
-            picking = self.amazon_order(ref).picking_ids
-            picking.carrier_id = carrier
-            picking.carrier_tracking_ref = "JJD000123456789"
-            for move in picking.move_ids:
-                move.quantity = move.product_uom_qty
-                move.picked = True
-            picking.button_validate()
-            self.assertEqual(picking.state, "done")
+            picking = self.ship(self.amazon_order(ref).picking_ids, carrier)
             self.assertEqual(picking.amazon_sync_status, "pending")
         Account = self.env["amazon.account"].with_context(amazon_test_run_budget=0)
         runs = self.run_until_done("pickings", self.PICKINGS_CRON, Account._cron_sync_pickings)

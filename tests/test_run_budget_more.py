@@ -3,17 +3,14 @@
 with a budget of 0 s (a test-only override) each scheduled run does one batch, says it
 continued, triggers its job again, and the successive runs together do everything once."""
 
-import os
-import tempfile
 from datetime import timedelta
-from unittest.mock import patch
 
 from odoo import fields
 from odoo.tests import tagged
 
 from .common import AmazonSyncCase, Scenario
 from .test_invoice_upload import InvoiceUploadCase
-from .test_run_budget import MAX_RUNS, REJECTION_LOG, SELLER, BudgetMixin
+from .test_run_budget import MAX_RUNS, SELLER, BudgetMixin
 
 ES = "A1RKKUPIHCS9HS"
 
@@ -22,21 +19,28 @@ ES = "A1RKKUPIHCS9HS"
 class TestRunBudgetRefunds(BudgetMixin, InvoiceUploadCase):
     REFUNDS_CRON = "sale_amazon_connector.ir_cron_sync_refunds"
 
-    def test_refunds_stop_after_one_batch_and_the_marker_never_passes_unread_ones(self):
-        refs = [f"171-8600{n:03d}-0000001" for n in range(1, 4)]
+    def refunded_orders(self, refs, never=None):
+        """FBA orders ``refs`` synchronized and invoiced, then refunded a minute apart on
+        Amazon (``never``: one more, refunded but never synchronized); their invoices."""
         invoices = self.env["account.move"]
         for ref in refs:
             self.add_order(ref, fulfilled_by="AMAZON")
         self.sync()
         for ref in refs:
             invoices |= self.invoice(self.amazon_order(ref))
-        never = "171-8600009-0000001"
-        self.add_order(never, fulfilled_by="AMAZON")  # not synchronized: its refund waits
-        self.sandbox.state.refund(never)
+        if never:
+            self.add_order(never, fulfilled_by="AMAZON")
+            self.sandbox.state.refund(never)
         for ref in refs:
             self.sandbox.state.advance(60)
             self.sandbox.state.refund(ref)
         self.sandbox.state.advance(600)
+        return invoices
+
+    def test_refunds_stop_after_one_batch_and_the_marker_never_passes_unread_ones(self):
+        refs = [f"171-8600{n:03d}-0000001" for n in range(1, 4)]
+        never = "171-8600009-0000001"  # not synchronized: its refund waits
+        invoices = self.refunded_orders(refs, never=never)
         Refund = self.env["amazon.refund"]
         Account = self.env["amazon.account"].with_context(
             amazon_test_run_budget=0, amazon_test_page_size=1
@@ -69,17 +73,7 @@ class TestRunBudgetRefunds(BudgetMixin, InvoiceUploadCase):
     def test_a_window_of_many_pages_goes_on_from_its_page_token(self):
         """Financial events include every shipment: a busy month is hundreds of pages, more
         than one run reads. Each run goes on from the page the previous one stopped at."""
-        refs = [f"171-8610{n:03d}-0000001" for n in range(1, 4)]
-        for ref in refs:
-            self.add_order(ref, fulfilled_by="AMAZON")
-        self.sync()
-        invoices = self.env["account.move"]
-        for ref in refs:
-            invoices |= self.invoice(self.amazon_order(ref))
-        for ref in refs:
-            self.sandbox.state.advance(60)
-            self.sandbox.state.refund(ref)
-        self.sandbox.state.advance(600)
+        invoices = self.refunded_orders([f"171-8610{n:03d}-0000001" for n in range(1, 4)])
         Refund = self.env["amazon.refund"]
         Account = self.env["amazon.account"].with_context(
             amazon_test_run_budget=0, amazon_test_finance_page_size=1
@@ -113,12 +107,8 @@ class TestRunBudgetRefunds(BudgetMixin, InvoiceUploadCase):
                 "refunds_page_token": "expired-token",
             }
         )
-        with tempfile.TemporaryDirectory() as tmp:  # refused on purpose: a log of its own
-            own = os.path.join(tmp, "rejections.jsonl")
-            with patch.dict(os.environ, {REJECTION_LOG: own}):
-                Account._cron_sync_refunds()
-            with open(own, encoding="utf-8") as handle:
-                self.assertIn("listFinancialEvents", handle.read(), "Amazon refused the token")
+        with self.refused_on_purpose("listFinancialEvents"):
+            Account._cron_sync_refunds()
         failed = self.last_run("refunds")
         self.assertEqual(failed.state, "error")
         self.assertFalse(account.refunds_page_token)

@@ -88,13 +88,7 @@ class TestRunDeadline(DeadlineMixin, AmazonSyncCase):
         ref = "171-8800001-0000001"
         self.add_order(ref)
         self.sync()
-        picking = self.amazon_order(ref).picking_ids
-        picking.carrier_id = carrier
-        picking.carrier_tracking_ref = "JJD000123456789"
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-            move.picked = True
-        picking.button_validate()
+        picking = self.ship(self.amazon_order(ref).picking_ids, carrier)
         self.assertEqual(picking.amazon_sync_status, "pending")
         Account = self.env["amazon.account"].with_context(amazon_test_run_budget=0)
         self.sandbox.faults.add(operation="confirmShipment", kind="429")

@@ -5,7 +5,7 @@ import unittest
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
 from ..amazon_sp import const
@@ -52,21 +52,9 @@ class TestShipments(AmazonSyncCase):
         )
 
     def ship(self, picking, quantities=None, carrier=None, tracking="JJD000123456789"):
-        """Set the carrier, tracking ref and done quantities ({product: qty}, default all)
-        and validate, creating a backorder for what is left."""
-        picking.carrier_id = carrier if carrier is not None else self.dhl
-        picking.carrier_tracking_ref = tracking
-        for move in picking.move_ids:
-            qty = move.product_uom_qty if quantities is None else quantities.get(move.product_id, 0)
-            move.quantity = qty
-            move.picked = bool(qty)
-        result = picking.button_validate()
-        if isinstance(result, dict) and result.get("res_model") == "stock.backorder.confirmation":
-            Form(
-                self.env["stock.backorder.confirmation"].with_context(**result["context"])
-            ).save().process()
-        self.assertEqual(picking.state, "done")
-        return picking
+        """Ship ``picking`` (see AmazonSyncCase.ship) with DHL unless told otherwise."""
+        carrier = carrier if carrier is not None else self.dhl
+        return super().ship(picking, carrier, tracking=tracking, quantities=quantities)
 
     def send(self, **context):
         """Run the pickings cron's work for the account (what the trigger would do)."""

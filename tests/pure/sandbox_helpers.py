@@ -1,4 +1,5 @@
-"""Small helpers shared by the sandbox tests: an authorised HTTP client, a merchant order."""
+"""Small helpers shared by the pure tests: an authorised HTTP client, a merchant order, a
+clock that sleeps without waiting."""
 
 import contextlib
 from datetime import timedelta
@@ -66,3 +67,19 @@ def ship_with_dhl(api, order, package_reference_id, tracking_number, items):
         ship_date=order.purchase_date + timedelta(hours=3),
         items=items,
     )
+
+
+class FakeTime:
+    """A clock and a sleep for the client and the rate limiter: sleeping moves the clock
+    and is recorded, without waiting."""
+
+    def __init__(self, now=0.0):
+        self.now = now
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds

@@ -9,6 +9,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+from sandbox_helpers import FakeTime
 from test_client import an_unshipped_mfn_order, make_client
 from test_fba_inventory import ES, _return_rows, _stock_scenario
 
@@ -16,19 +17,6 @@ from amazon_sp import SpApiClient, errors, ratelimit, reports
 from sp_sandbox import SandboxServer
 
 PARTICIPATIONS = "getMarketplaceParticipations"
-
-
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def timed_client(srv, fake, rng=1.0, **overrides):

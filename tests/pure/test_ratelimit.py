@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from sandbox_helpers import FakeTime
 
 from amazon_sp import ratelimit
 from amazon_sp.ratelimit import RateLimiter, TokenBucket, backoff_delay, parse_rate_header
@@ -37,21 +38,8 @@ def documented_in_models():
     return found
 
 
-class FakeTime:
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_burst_then_paced():
-    t = FakeTime()
+    t = FakeTime(1000.0)
     bucket = TokenBucket(2.0, 3, clock=t.clock, sleep=t.sleep)
     for _ in range(3):
         assert bucket.acquire() == 0
@@ -61,7 +49,7 @@ def test_burst_then_paced():
 
 
 def test_wait_tells_the_next_wait_without_reserving():
-    t = FakeTime()
+    t = FakeTime(1000.0)
     bucket = TokenBucket(2.0, 2, clock=t.clock, sleep=t.sleep)
     assert bucket.wait() == 0
     bucket.acquire()
@@ -73,7 +61,7 @@ def test_wait_tells_the_next_wait_without_reserving():
 
 
 def test_margin_keeps_head_room_without_slowing_the_pace():
-    t = FakeTime()
+    t = FakeTime(1000.0)
     bucket = TokenBucket(100.0, 30, initial=0, margin=0.1, clock=t.clock, sleep=t.sleep)
     waits = [bucket.acquire() for _ in range(50)]
     assert waits[0] == pytest.approx(0.11)  # 1 token + 10 tokens of head-room
@@ -85,7 +73,7 @@ def test_margin_keeps_head_room_without_slowing_the_pace():
 
 
 def test_start_empty_and_refill_capped_at_burst():
-    t = FakeTime()
+    t = FakeTime(1000.0)
     bucket = TokenBucket(1.0, 2, initial=0, clock=t.clock, sleep=t.sleep)
     assert bucket.acquire() == pytest.approx(1.0)
     t.now += 100  # long idle: refill stops at the burst
@@ -96,7 +84,7 @@ def test_start_empty_and_refill_capped_at_burst():
 
 
 def test_max_wait_reserves_nothing():
-    t = FakeTime()
+    t = FakeTime(1000.0)
     bucket = TokenBucket(0.1, 1, initial=0, clock=t.clock, sleep=t.sleep)
     assert bucket.acquire(max_wait=5) is None
     assert t.sleeps == []
@@ -104,7 +92,7 @@ def test_max_wait_reserves_nothing():
 
 
 def test_set_rate_and_drain():
-    t = FakeTime()
+    t = FakeTime(1000.0)
     bucket = TokenBucket(0.0056, 20, clock=t.clock, sleep=t.sleep)
     bucket.set_rate(1.12)  # the header of a 200x sandbox
     bucket.drain()
