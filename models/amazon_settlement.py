@@ -168,6 +168,7 @@ class AmazonSettlement(models.Model):
                 page = Page._amazon_keep(account, group.group_id, len(pages), payload, next_token)
                 pages |= page
                 account._amazon_commit()
+                page.invalidate_recordset(["payload"])  # stored: not kept in memory as well
                 done[0] += 1
                 if next_token and outcome.out_of_time():
                     outcome.more = True
