@@ -10,6 +10,7 @@ from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from ..amazon_sp import ratelimit
 from .common import AmazonSyncCase
 from .test_run_budget import REJECTION_LOG, BudgetMixin
 
@@ -36,7 +37,8 @@ class TestSettlementPages(BudgetMixin, AmazonSyncCase):
     def group_reads(self):
         return self.sandbox.state.stats["calls"].get(GROUP_EVENTS, 0)
 
-    def test_a_group_of_many_pages_is_imported_over_several_runs(self):
+    def closed_group(self):
+        """Two orders shipped, one refunded, an ads charge: Amazon's closed group of them."""
         fba, fbm = "171-8800001-0000001", "171-8800001-0000002"
         self.add_order(
             fba,
@@ -50,6 +52,10 @@ class TestSettlementPages(BudgetMixin, AmazonSyncCase):
         self.sandbox.state.add_ads_charge("ES", "20.00", "4.20")
         self.sandbox.state.advance(15 * 86400)
         [group] = [g for g in self.sandbox.state.finance_groups().values() if g["closed"]]
+        return fba, fbm, group
+
+    def test_a_group_of_many_pages_is_imported_over_several_runs(self):
+        fba, fbm, group = self.closed_group()
         pages = len(group["events"])  # a page per event: pages of one
         self.assertGreaterEqual(pages, 4, "a group of several pages")
         Account = self.env["amazon.account"].with_context(
@@ -138,3 +144,37 @@ class TestSettlementPages(BudgetMixin, AmazonSyncCase):
         self.assertEqual(runs.mapped("created_count"), [0])
         self.assertEqual(self.group_reads(), reads)
         self.assertEqual(len(self.account.settlement_ids), 1)
+
+    def test_a_group_throttled_past_the_budget_goes_on_from_the_page_kept(self):
+        _fba, _fbm, group = self.closed_group()
+        Account = self.env["amazon.account"].with_context(
+            amazon_test_run_budget=0, amazon_test_finance_page_size=1
+        )
+        Account._cron_import_settlements()
+        kept = self.staged()
+        self.assertEqual(len(kept), 1)
+        token = kept.next_token
+        with self.account._get_sp_api_client() as client:
+            endpoint = client.config.endpoint
+        self.addCleanup(ratelimit.LIMITER.forget, endpoint)  # the bucket drained by the 429
+        # Amazon throttles the group's pages for longer than the run may wait.
+        self.sandbox.faults.add(operation=GROUP_EVENTS, kind="429")
+        Account._cron_import_settlements()
+        run = self.last_run("settlements")
+        self.assertEqual((run.state, run.continued), ("done", True), run.error_summary)
+        self.assertGreaterEqual(run.throttled_count, 1, "Amazon answered 429")
+        self.assertEqual(self.staged(), kept, "the page kept stays")
+        self.assertEqual(kept.next_token, token, "the next run asks the page after it")
+        self.sandbox.faults.clear()
+        before = self.group_reads()
+        runs = self.run_until_done(
+            "settlements", self.SETTLEMENTS_CRON, Account._cron_import_settlements
+        )
+        self.assertEqual(sum(runs.mapped("created_count")), 1)
+        self.assertEqual(self.group_reads() - before, len(group["events"]) - 1)
+        self.assertFalse(self.staged())
+        settlement = self.account.settlement_ids
+        self.assertEqual(settlement.group_ref, group["id"])
+        money = settlement.currency_id
+        self.assertEqual(money.compare_amounts(settlement.payout, float(group["total"])), 0)
+        self.assertEqual(money.compare_amounts(settlement.fee_total, float(-group["fees"])), 0)
