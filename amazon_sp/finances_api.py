@@ -5,6 +5,8 @@ refunds.
 
     groups = client.finances.list_financial_event_groups(started_after=since)
     events = client.finances.list_financial_events_by_group_id(group.group_id)
+    for payload, token in client.finances.group_event_pages(group.group_id, token=None):
+        ...  # keep the page; stop and go on later from ``token``
     refunds = client.finances.list_refunds(posted_after, posted_before)
     refunds = client.finances.list_order_refunds(order_id)
 
@@ -58,11 +60,24 @@ class FinancesApi:
 
     def list_financial_events_by_group_id(self, group_id, page_size=100):
         """Every event of one group (all pages) folded into :class:`.finances.GroupEvents`."""
-        client = self._client
+        pages = self.group_event_pages(group_id, page_size=page_size)
+        return finances.parse_financial_events(payload for payload, _token in pages)
+
+    def group_event_pages(self, group_id, token=None, page_size=100):
+        """The events of one group page by page from ``token`` (None: the first page):
+        yields (the page's ``payload`` object as Amazon sent it, its NextToken or None), so
+        that a caller can keep the pages read and go on later from the token (a busy
+        seller's group is thousands of events, hundreds of pages at 0.5 requests/s).
+
+        Each page is checked as it is read (parsed into throwaway totals): a page yielded
+        folds with :func:`.finances.parse_financial_events`; a malformed one raises
+        :class:`~.errors.SpApiResponseError`."""
         if not group_id:
             raise ValueError("group_id is required")
-        params = {"MaxResultsPerPage": int(page_size)}
-        result, token = finances.GroupEvents(), None
+        return self._group_event_pages(group_id, token, {"MaxResultsPerPage": int(page_size)})
+
+    def _group_event_pages(self, group_id, token, params):
+        client = self._client
         while True:
             query = dict(params, NextToken=token) if token else dict(params)
             response = client._call(
@@ -74,16 +89,17 @@ class FinancesApi:
             )
             payload = _finance_payload(response, "listFinancialEventsByGroupId")
             try:
-                finances.parse_financial_events([payload], result)
+                finances.parse_financial_events([payload])
             except finances.FinanceParseError as exc:
                 raise errors.SpApiResponseError(
                     f"group {group_id}: {exc}",
                     operation="listFinancialEventsByGroupId",
                     request_id=response.request_id,
                 ) from None
-            token = payload.get("NextToken")
+            token = payload.get("NextToken") or None
+            yield payload, token
             if not token:
-                return result
+                return
 
     def list_refunds(self, posted_after, posted_before=None, page_size=100):
         """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after,

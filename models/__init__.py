@@ -23,6 +23,7 @@ from . import sale_order_retention
 from . import sale_order_line
 from . import amazon_fee_mapping
 from . import amazon_settlement
+from . import amazon_settlement_page
 from . import account_move
 from . import sale_report
 from . import amazon_feed

@@ -6,6 +6,7 @@ from decimal import Decimal
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..amazon_sp import errors as amazon_errors
 from .amazon_sync_run import SyncOutcome
 
 _logger = logging.getLogger(__name__)
@@ -109,6 +110,11 @@ class AmazonSettlement(models.Model):
         """Import the closed financial event groups of ``account`` opened in its look-back
         period and not imported yet; one savepoint (and commit) each.
 
+        A group is read page by page, each page kept (``amazon.settlement.page``) and
+        committed: out of time, the run stops between two pages (one page per run at
+        least) and the next one goes on from the page after the last one kept, that group
+        first.
+
         :return: the settlements created
         """
         since = fields.Datetime.now() - timedelta(days=max(account.settlement_lookback_days, 1))
@@ -118,19 +124,67 @@ class AmazonSettlement(models.Model):
                 [("account_id", "=", account.id), ("group_ref", "in", [g.group_id for g in groups])]
             ).mapped("group_ref")
         )
+        todo = [g for g in groups if g.is_closed and g.group_id not in known]
+        staged = self.env["amazon.settlement.page"]._amazon_staged(account)
+        under_way = set(staged.mapped("group_ref"))
+        # Pages of a group no longer to import (out of the look-back period): not needed.
+        stale = staged.filtered(lambda p: p.group_ref not in {g.group_id for g in todo})
+        if stale:
+            stale.unlink()
+            account._amazon_commit()
+        todo.sort(key=lambda g: g.group_id not in under_way)  # the group under way first
         created = self
-        for group in groups:
-            if not group.is_closed or group.group_id in known:
-                continue
-            if created and outcome.out_of_time():  # one settlement per run at least
+        done = [0]  # pages read and settlements made by this run
+        for group in todo:
+            if done[0] and outcome.out_of_time():
                 outcome.more = True
                 break
-            events = client.finances.list_financial_events_by_group_id(group.group_id)
+            pages = self._amazon_read_group(account, client, group, outcome, done)
+            if pages is None:  # out of time: the next run goes on from the next page
+                break
             with self.env.cr.savepoint():
-                created |= self._amazon_create_from_group(account, group, events)
+                created |= self._amazon_create_from_group(account, group, pages._amazon_events())
+                pages.unlink()
+            done[0] += 1
             outcome.counts["created"] += 1
             account._amazon_commit()
         return created
+
+    @api.model
+    def _amazon_read_group(self, account, client, group, outcome, done):
+        """The pages of ``group`` (``amazon.settlement.page``): those kept by earlier runs,
+        then the next ones, read, kept and committed one by one; None when the run got out
+        of time between two pages (``outcome.more`` set)."""
+        Page = self.env["amazon.settlement.page"]
+        pages = Page._amazon_staged(account, group.group_id)
+        token = pages[-1:].next_token
+        if pages and not token:  # read whole by an earlier run
+            return pages
+        try:
+            reader = client.finances.group_event_pages(
+                group.group_id, token=token or None, page_size=account._amazon_refund_page_size()
+            )
+            for payload, next_token in reader:
+                page = Page._amazon_keep(account, group.group_id, len(pages), payload, next_token)
+                pages |= page
+                account._amazon_commit()
+                page.invalidate_recordset(["payload"])  # stored: not kept in memory as well
+                done[0] += 1
+                if next_token and outcome.out_of_time():
+                    outcome.more = True
+                    return None
+        except amazon_errors.SpApiBadRequestError:
+            if token:  # a token Amazon no longer takes: the group is read again from its start
+                _logger.warning(
+                    "Amazon account %s: the page token of settlement group %s was refused; "
+                    "the next run reads the group from its start.",
+                    account.id,
+                    group.group_id,
+                )
+                pages.unlink()
+                account._amazon_commit()
+            raise
+        return pages
 
     @api.model
     def _amazon_create_from_group(self, account, group, events):

@@ -19,3 +19,4 @@ from . import test_run_budget_more
 from . import test_dashboard
 from . import test_retention
 from . import test_run_deadline
+from . import test_settlement_pages

@@ -84,6 +84,58 @@ def test_events_fold_into_amazon_totals_across_pages(closed_sandbox):
     assert refunds_seen and ads_seen and fba_seen
 
 
+def test_group_events_page_by_page_go_on_from_a_token(closed_sandbox):
+    """A caller may stop between pages and go on later (another client, another run) from
+    the NextToken: the pages, folded, are the group whole; no page is read twice."""
+    expected = closed_sandbox.state.finance_groups()
+    gid = max(expected, key=lambda g: len(expected[g]["events"]))
+    group = expected[gid]
+    assert len(group["events"]) >= 5, "a group of several pages"
+    with make_client(closed_sandbox) as client:
+        pages = client.finances.group_event_pages(gid, page_size=2)
+        first, token = next(pages)
+        pages.close()  # the run stops here, the token kept
+        assert token and isinstance(first, dict) and "FinancialEvents" in first
+        assert client.stats.by_operation["listFinancialEventsByGroupId"] == 1
+    kept = [first]
+    with make_client(closed_sandbox) as client:
+        for payload, next_token in client.finances.group_event_pages(gid, token, page_size=2):
+            assert payload.get("NextToken") == next_token
+            kept.append(payload)
+            token = next_token
+        read = client.stats.by_operation["listFinancialEventsByGroupId"]
+    assert token is None
+    assert 1 + read == len(kept) == -(-len(group["events"]) // 2)
+    events = finances.parse_financial_events(kept)
+    assert events.total == group["total"]
+    assert events.fee_total == group["fees"]
+    assert events.event_count == len(group["events"])
+    with make_client(closed_sandbox) as client:
+        whole = client.finances.list_financial_events_by_group_id(gid, page_size=2)
+    assert (whole.total, whole.fees, whole.charges) == (events.total, events.fees, events.charges)
+    assert whole.shipment_order_ids == events.shipment_order_ids
+    with pytest.raises(ValueError):
+        client.finances.group_event_pages("")
+
+
+def test_a_malformed_group_page_is_refused_when_read(closed_sandbox):
+    """A page yielded is a page that folds: a malformed one raises as it is read, after
+    the pages before it were yielded."""
+    gid = max(
+        closed_sandbox.state.finance_groups().items(), key=lambda item: len(item[1]["events"])
+    )[0]
+    with make_client(closed_sandbox) as client:
+        pages = client.finances.group_event_pages(gid, page_size=2)
+        _payload, token = next(pages)
+        assert token
+        closed_sandbox.faults.add(
+            operation="listFinancialEventsByGroupId", kind="missing_field", count=1
+        )
+        with pytest.raises(errors.SpApiResponseError, match="payload") as info:
+            next(pages)
+    assert info.value.operation == "listFinancialEventsByGroupId"
+
+
 def test_open_group_and_refund_on_a_hand_made_order():
     scenario = Scenario.from_dict(
         {
