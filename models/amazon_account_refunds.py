@@ -136,7 +136,7 @@ class AmazonAccount(models.Model):
 
         try:
             pages = client.finances.refund_pages(
-                start, end, token=token, page_size=self._amazon_refund_page_size()
+                start, end, token=token, page_size=self._amazon_finance_page_size()
             )
             for events, next_token in pages:
                 seen |= self._amazon_credit_refunds(events, run, done)
@@ -202,14 +202,6 @@ class AmazonAccount(models.Model):
         if size and self._amazon_in_test_mode():
             return int(size)
         return REFUND_BATCH
-
-    def _amazon_refund_page_size(self):
-        """Financial events per listFinancialEvents page: Amazon's maximum; tests may ask
-        for smaller pages to cross page boundaries."""
-        size = self.env.context.get("amazon_test_finance_page_size")
-        if size and self._amazon_in_test_mode():
-            return int(size)
-        return 100
 
     def _amazon_refunds_window(self, client):
         """(start, end, page token) of the listFinancialEvents window to read: the one an

@@ -219,6 +219,14 @@ class AmazonAccount(models.Model):
             return int(size)
         return 100
 
+    def _amazon_finance_page_size(self):
+        """Financial events per Finances API page (refunds, settlement groups): Amazon's
+        maximum; tests may ask for smaller pages to cross page boundaries."""
+        size = self.env.context.get("amazon_test_finance_page_size")
+        if size and self._amazon_in_test_mode():
+            return int(size)
+        return 100
+
     @staticmethod
     def _amazon_page_refs(page):
         return (

@@ -162,7 +162,7 @@ class AmazonSettlement(models.Model):
             return pages
         try:
             reader = client.finances.group_event_pages(
-                group.group_id, token=token or None, page_size=account._amazon_refund_page_size()
+                group.group_id, token=token or None, page_size=account._amazon_finance_page_size()
             )
             for payload, next_token in reader:
                 page = Page._amazon_keep(account, group.group_id, len(pages), payload, next_token)

@@ -279,3 +279,17 @@ class AmazonSyncCase(AmazonTestCommon):
             ).save().process()
         self.assertEqual(picking.state, "done")
         return picking
+
+
+class AmazonAccountingCase(AmazonSyncCase):
+    """An :class:`AmazonSyncCase` whose accounts live in companies with a chart of accounts
+    (Odoo's generic chart template, as in account's AccountTestInvoicingCommon)."""
+
+    @classmethod
+    def _create_account(cls, name, company=None, **values):
+        company = company or cls.company
+        if not company.chart_template:
+            cls.env["account.chart.template"].try_loading(
+                "generic_coa", company=company, install_demo=False
+            )
+        return super()._create_account(name, company=company, **values)

@@ -4,27 +4,16 @@ from decimal import Decimal
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import AmazonSyncCase
+from .common import AmazonAccountingCase
 
 ES = "A1RKKUPIHCS9HS"
 DE = "A1PA6795UKMFR9"
 
 
 @tagged("post_install", "-at_install")
-class TestAccounting(AmazonSyncCase):
+class TestAccounting(AmazonAccountingCase):
     """Invoices, payouts, fees/settlements and reporting of Amazon orders, with Odoo's
     generic chart of accounts on the test company and Amazon's side served by the sandbox."""
-
-    @classmethod
-    def _create_account(cls, name, company=None, **values):
-        # The accounts of these tests live in companies with a chart of accounts (as in
-        # account's AccountTestInvoicingCommon: the generic chart template).
-        company = company or cls.company
-        if not company.chart_template:
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company=company, install_demo=False
-            )
-        return super()._create_account(name, company=company, **values)
 
     # --- helpers ------------------------------------------------------------------------------
     def invoice(self, order):

@@ -2,23 +2,14 @@ from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .common import AmazonSyncCase
+from .common import AmazonAccountingCase
 
 ES = "A1RKKUPIHCS9HS"
 
 
-class InvoiceUploadCase(AmazonSyncCase):
+class InvoiceUploadCase(AmazonAccountingCase):
     """Amazon orders invoiced in a company with a chart of accounts, their invoices and
     credit notes uploaded to the sandbox (which checks them as Amazon does)."""
-
-    @classmethod
-    def _create_account(cls, name, company=None, **values):
-        company = company or cls.company
-        if not company.chart_template:
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company=company, install_demo=False
-            )
-        return super()._create_account(name, company=company, **values)
 
     def shipped_order(self, ref, **kwargs):
         """An FBM order synchronized, then shipped on Amazon (invoices are due after)."""

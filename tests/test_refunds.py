@@ -2,25 +2,16 @@ from decimal import Decimal
 
 from odoo.tests import tagged
 
-from .common import AmazonSyncCase
+from .common import AmazonAccountingCase
 
 ES = "A1RKKUPIHCS9HS"
 
 
 @tagged("post_install", "-at_install")
-class TestRefunds(AmazonSyncCase):
+class TestRefunds(AmazonAccountingCase):
     """Amazon refunds (served by the sandbox over HTTP) become customer credit notes of
     their sale orders, and payouts net them with the invoices they offset; the company has
     Odoo's generic chart of accounts (as in TestAccounting)."""
-
-    @classmethod
-    def _create_account(cls, name, company=None, **values):
-        company = company or cls.company
-        if not company.chart_template:
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company=company, install_demo=False
-            )
-        return super()._create_account(name, company=company, **values)
 
     # --- helpers ------------------------------------------------------------------------------
     def invoice(self, order):

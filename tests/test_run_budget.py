@@ -17,7 +17,7 @@ from odoo.tools import config
 
 from ..amazon_sp import ratelimit
 from ..models import amazon_sync_budget as sync_budget
-from .common import AmazonSyncCase, Scenario
+from .common import AmazonAccountingCase, AmazonSyncCase, Scenario
 
 SELLER = "A1SELLERTEST"
 REJECTION_LOG = "SP_SANDBOX_REJECTION_LOG"  # where the sandbox logs the requests it refuses
@@ -247,17 +247,8 @@ class TestRunBudgetStock(BudgetMixin, AmazonSyncCase):
 
 
 @tagged("post_install", "-at_install")
-class TestRunBudgetSettlements(BudgetMixin, AmazonSyncCase):
+class TestRunBudgetSettlements(BudgetMixin, AmazonAccountingCase):
     SETTLEMENTS_CRON = "sale_amazon_connector.ir_cron_import_settlements"
-
-    @classmethod
-    def _create_account(cls, name, company=None, **values):
-        company = company or cls.company
-        if not company.chart_template:
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company=company, install_demo=False
-            )
-        return super()._create_account(name, company=company, **values)
 
     def test_settlements_stop_after_one_settlement(self):
         self.add_order("171-8400001-0000001", fulfilled_by="AMAZON")

@@ -3,33 +3,21 @@
 pages it read and the next one goes on from the page after them; the settlement is made
 once the group is read whole, with the totals of a group read at once."""
 
-import os
-import tempfile
 from decimal import Decimal
-from unittest.mock import patch
 
 from odoo.tests import tagged
 
 from ..amazon_sp import ratelimit
-from .common import AmazonSyncCase
-from .test_run_budget import REJECTION_LOG, BudgetMixin
+from .common import AmazonAccountingCase
+from .test_run_budget import BudgetMixin
 
 ES = "A1RKKUPIHCS9HS"
 GROUP_EVENTS = "listFinancialEventsByGroupId"
 
 
 @tagged("post_install", "-at_install")
-class TestSettlementPages(BudgetMixin, AmazonSyncCase):
+class TestSettlementPages(BudgetMixin, AmazonAccountingCase):
     SETTLEMENTS_CRON = "sale_amazon_connector.ir_cron_import_settlements"
-
-    @classmethod
-    def _create_account(cls, name, company=None, **values):
-        company = company or cls.company
-        if not company.chart_template:
-            cls.env["account.chart.template"].try_loading(
-                "generic_coa", company=company, install_demo=False
-            )
-        return super()._create_account(name, company=company, **values)
 
     def staged(self):
         return self.env["amazon.settlement.page"].search([("account_id", "=", self.account.id)])
@@ -70,14 +58,8 @@ class TestSettlementPages(BudgetMixin, AmazonSyncCase):
         self.assertEqual((len(kept), kept.group_ref, kept.sequence), (1, group["id"], 0))
         self.assertTrue(kept.next_token)
         kept.next_token = "not-a-token-amazon-issued"
-        # Sent on purpose: its refusal goes to a log of this test's own, not to the run's
-        # (where it would count as a request the client must never send).
-        with tempfile.TemporaryDirectory() as tmp:
-            own = os.path.join(tmp, "rejections.jsonl")
-            with patch.dict(os.environ, {REJECTION_LOG: own}):
-                Account._cron_import_settlements()
-            with open(own, encoding="utf-8") as handle:
-                self.assertIn(GROUP_EVENTS, handle.read(), "Amazon refused the token")
+        with self.refused_on_purpose(GROUP_EVENTS):
+            Account._cron_import_settlements()
         failed = self.last_run("settlements")
         self.assertEqual(failed.state, "error")
         self.assertFalse(failed.continued)
