@@ -416,7 +416,7 @@ class AmazonAccount(models.Model):
             run.busy = True
             run.outcome.more = True
             yield run
-            account._amazon_continue_later(kind, run.outcome)
+            account._amazon_continue_later(kind, run.outcome, deferred=True)
             return
         with account._amazon_sync_lock(kind) as locked:
             if not locked:
@@ -450,9 +450,10 @@ class AmazonAccount(models.Model):
             seconds = DEFAULT_BUDGET
         return seconds if seconds > 0 else DEFAULT_BUDGET
 
-    def _amazon_continue_later(self, kind, outcome):
-        """A scheduled run of ``kind`` stopped on its time budget with work left: trigger
-        its scheduled action again (the running job, else the kind's own), committed."""
+    def _amazon_continue_later(self, kind, outcome, deferred=False):
+        """A scheduled run of ``kind`` stopped on its time budget with work left (or, when
+        ``deferred``, did not start: no time left in the cron pass): trigger its scheduled
+        action again (the running job, else the kind's own), committed."""
         job = current_cron_job()
         cron = self.env["ir.cron"].sudo()
         if job:
@@ -468,14 +469,17 @@ class AmazonAccount(models.Model):
                 "Amazon account %s: no scheduled action goes on with %s.", self.id, kind
             )
             return
-        _logger.info(
-            "Amazon account %s: %s run stopped after %.1f s (%s) with work left; %s triggered.",
-            self.id,
-            kind,
-            outcome.budget.elapsed() if outcome.budget else 0.0,
-            (outcome.budget and outcome.budget.reason) or "Amazon's rate limit",
-            cron.name,
-        )
+        if deferred:
+            _logger.info("Amazon account %s: %s triggered for the next pass.", self.id, cron.name)
+        else:
+            _logger.info(
+                "Amazon account %s: %s run stopped after %.1f s (%s) with work left; %s triggered.",
+                self.id,
+                kind,
+                outcome.budget.elapsed() if outcome.budget else 0.0,
+                (outcome.budget and outcome.budget.reason) or "Amazon's rate limit",
+                cron.name,
+            )
         at = None
         if outcome.resume_after:
             at = fields.Datetime.now() + timedelta(seconds=math.ceil(outcome.resume_after))
