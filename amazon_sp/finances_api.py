@@ -32,36 +32,25 @@ class FinancesApi:
     def list_financial_event_groups(self, started_after=None, started_before=None, page_size=100):
         """All financial event groups opened in [started_after, started_before), every
         page followed: a list of :class:`.finances.FinancialEventGroup` (open ones too)."""
-        client = self._client
         params = {"MaxResultsPerPage": int(page_size)}
         if started_after is not None:
             params["FinancialEventGroupStartedAfter"] = format_datetime(started_after)
         if started_before is not None:
             params["FinancialEventGroupStartedBefore"] = format_datetime(started_before)
-        groups, token = [], None
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = client._call(
-                client._finances,
-                "listFinancialEventGroups",
-                client._finances.list_financial_event_groups,
-                **query,
-            )
-            payload = _finance_payload(response, "listFinancialEventGroups")
-            try:
-                groups += finances.parse_financial_event_groups(payload)
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    str(exc), operation="listFinancialEventGroups", request_id=response.request_id
-                ) from None
-            token = payload.get("NextToken")
-            if not token:
-                return groups
+        pages = self._pages(
+            "listFinancialEventGroups",
+            self._client._finances.list_financial_event_groups,
+            params,
+            finances.parse_financial_event_groups,
+        )
+        return [group for groups, _payload, _token in pages for group in groups]
 
     def list_financial_events_by_group_id(self, group_id, page_size=100):
         """Every event of one group (all pages) folded into :class:`.finances.GroupEvents`."""
-        pages = self.group_event_pages(group_id, page_size=page_size)
-        return finances.parse_financial_events(payload for payload, _token in pages)
+        result = finances.GroupEvents()
+        for _events, _payload, _token in self._group_event_pages(group_id, None, page_size, result):
+            pass
+        return result
 
     def group_event_pages(self, group_id, token=None, page_size=100):
         """The events of one group page by page from ``token`` (None: the first page):
@@ -72,34 +61,22 @@ class FinancesApi:
         Each page is checked as it is read (parsed into throwaway totals): a page yielded
         folds with :func:`.finances.parse_financial_events`; a malformed one raises
         :class:`~.errors.SpApiResponseError`."""
+        pages = self._group_event_pages(group_id, token, page_size, None)
+        return ((payload, next_token) for _events, payload, next_token in pages)
+
+    def _group_event_pages(self, group_id, token, page_size, result):
+        """Pages of one group, each folded into ``result`` (None: throwaway totals)."""
         if not group_id:
             raise ValueError("group_id is required")
-        return self._group_event_pages(group_id, token, {"MaxResultsPerPage": int(page_size)})
-
-    def _group_event_pages(self, group_id, token, params):
-        client = self._client
-        while True:
-            query = dict(params, NextToken=token) if token else dict(params)
-            response = client._call(
-                client._finances,
-                "listFinancialEventsByGroupId",
-                client._finances.list_financial_events_by_group_id,
-                group_id,
-                **query,
-            )
-            payload = _finance_payload(response, "listFinancialEventsByGroupId")
-            try:
-                finances.parse_financial_events([payload])
-            except finances.FinanceParseError as exc:
-                raise errors.SpApiResponseError(
-                    f"group {group_id}: {exc}",
-                    operation="listFinancialEventsByGroupId",
-                    request_id=response.request_id,
-                ) from None
-            token = payload.get("NextToken") or None
-            yield payload, token
-            if not token:
-                return
+        return self._pages(
+            "listFinancialEventsByGroupId",
+            self._client._finances.list_financial_events_by_group_id,
+            {"MaxResultsPerPage": int(page_size)},
+            lambda payload: finances.parse_financial_events([payload], result),
+            group_id,
+            token=token,
+            context=f"group {group_id}: ",
+        )
 
     def list_refunds(self, posted_after, posted_before=None, page_size=100):
         """The refunds (:class:`.refunds.RefundEvent`) posted in [posted_after,
@@ -113,41 +90,48 @@ class FinancesApi:
         refunds, its NextToken or None), so that a caller can stop between pages and go on
         later from the token (financial events include every shipment: a busy month is
         hundreds of pages)."""
-        client = self._client
         params = {"MaxResultsPerPage": int(page_size), "PostedAfter": format_datetime(posted_after)}
         if posted_before is not None:
             params["PostedBefore"] = format_datetime(posted_before)
-        return self._refund_pages(
-            "listFinancialEvents", client._finances.list_financial_events, params, token=token
+        pages = self._pages(
+            "listFinancialEvents",
+            self._client._finances.list_financial_events,
+            params,
+            refunds.parse_refund_events,
+            token=token,
         )
+        return ((events, next_token) for events, _payload, next_token in pages)
 
     def list_order_refunds(self, order_id, page_size=100):
         """The refunds of one order (``listFinancialEventsByOrderId``, every page)."""
-        client = self._client
         if not order_id:
             raise ValueError("order_id is required")
-        pages = self._refund_pages(
+        pages = self._pages(
             "listFinancialEventsByOrderId",
-            client._finances.get_financial_events_for_order,
+            self._client._finances.get_financial_events_for_order,
             {"MaxResultsPerPage": int(page_size)},
+            refunds.parse_refund_events,
             order_id,
         )
-        return [event for events, _token in pages for event in events]
+        return [event for events, _payload, _token in pages for event in events]
 
-    def _refund_pages(self, operation, method, params, *args, token=None):
+    def _pages(self, operation, method, params, parse, *args, token=None, context=""):
+        """Follow the NextToken pages of ``operation`` from ``token`` (None: the first):
+        yields (``parse(payload)``, the page's payload, its NextToken or None). A page that
+        does not parse raises :class:`~.errors.SpApiResponseError` (``context`` first)."""
         client = self._client
         while True:
             query = dict(params, NextToken=token) if token else dict(params)
             response = client._call(client._finances, operation, method, *args, **query)
             payload = _finance_payload(response, operation)
             try:
-                found = refunds.parse_refund_events(payload)
+                parsed = parse(payload)
             except finances.FinanceParseError as exc:
                 raise errors.SpApiResponseError(
-                    str(exc), operation=operation, request_id=response.request_id
+                    f"{context}{exc}", operation=operation, request_id=response.request_id
                 ) from None
             token = payload.get("NextToken") or None
-            yield found, token
+            yield parsed, payload, token
             if not token:
                 return
 
